@@ -1,0 +1,34 @@
+"""Model registry. Each model module is imported only when that model is asked for, so the
+engine, ``--help`` and ``blend`` never import Paddle.
+
+A model module exposes ``create(options: ModelOptions) -> Interpolator``. ``create`` validates
+the options (factor, weights, device) and raises :class:`~ds_slowmo.errors.UsageError` or
+:class:`~ds_slowmo.errors.ModelError` *before* any decoding starts.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from ..errors import UsageError
+from .base import Interpolator, ModelOptions
+
+__all__ = ["MODELS", "DEFAULT_MODEL", "load_model", "Interpolator", "ModelOptions"]
+
+#: model name -> module (relative to this package) holding ``create``
+MODELS: dict[str, str] = {
+    "rife": ".rife",
+    "dain": ".dain",
+    "blend": ".blend",
+}
+
+DEFAULT_MODEL = "blend"
+
+
+def load_model(name: str, options: ModelOptions) -> Interpolator:
+    """Build the named model, validated against ``options``."""
+    if name not in MODELS:
+        raise UsageError(f"unknown --model {name!r}; choose one of: {', '.join(sorted(MODELS))}")
+    module = importlib.import_module(MODELS[name], __name__)
+    model: Interpolator = module.create(options)
+    return model

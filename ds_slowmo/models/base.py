@@ -1,0 +1,132 @@
+"""The model protocol every interpolator implements, and in-memory padding helpers.
+
+A batch is ``pairs``: a C-contiguous ``uint8`` array of shape ``(B, 2, H, W, 3)`` (RGB frame
+pairs, left then right) and ``times``: a tuple of K exact fractions strictly inside (0, 1),
+the same for every pair of the batch. The model returns ``uint8`` ``(B, K, H, W, 3)`` where
+``out[b, k]`` is the frame at time ``times[k]`` between ``pairs[b, 0]`` and ``pairs[b, 1]``.
+
+A model never knows about ffmpeg, files or the frame plan; the engine never knows which model
+it runs. Models that need a framework (Paddle) import it lazily inside their own module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Protocol, Sequence, runtime_checkable
+
+import numpy as np
+
+from ..errors import ModelError, UsageError
+
+__all__ = [
+    "Interpolator",
+    "ModelOptions",
+    "Padding",
+    "pad_amounts",
+    "pad_frames",
+    "crop_frames",
+    "check_batch",
+    "check_output",
+]
+
+
+@dataclass(frozen=True)
+class ModelOptions:
+    """What the engine tells a model factory. Factories validate ``factor`` up front."""
+
+    factor: int = 2
+    weights: str | None = None
+    device: str = "auto"  # auto | cpu | gpu
+    batch_size: int = 1
+    scale: float = 1.0  # RIFE's flow scale (1, 0.5, 0.25)
+    threads: int | None = None  # CPU threads for the framework; None = all cores
+
+
+@runtime_checkable
+class Interpolator(Protocol):
+    """One method does the work; ``name`` is for messages and stats."""
+
+    name: str
+
+    def interpolate(self, pairs: np.ndarray, times: Sequence[Fraction]) -> np.ndarray:
+        """``(B, 2, H, W, 3)`` uint8 + K times -> ``(B, K, H, W, 3)`` uint8."""
+        ...
+
+
+@dataclass(frozen=True)
+class Padding:
+    """Pixels added on each side: ``(top, bottom, left, right)``."""
+
+    top: int
+    bottom: int
+    left: int
+    right: int
+
+    @property
+    def is_zero(self) -> bool:
+        return not (self.top or self.bottom or self.left or self.right)
+
+
+def pad_amounts(height: int, width: int, multiple: int, *, centered: bool = False) -> Padding:
+    """Smallest padding that makes both sides a multiple of ``multiple``.
+
+    ``centered=False`` pads bottom/right only (RIFE's convention); ``centered=True`` splits it,
+    the extra pixel going to the bottom/right.
+    """
+    if multiple < 1:
+        raise ValueError(f"multiple must be >= 1 (got {multiple})")
+    if height < 1 or width < 1:
+        raise ValueError(f"frame size must be positive (got {width}x{height})")
+    ph = -height % multiple
+    pw = -width % multiple
+    if centered:
+        return Padding(ph // 2, ph - ph // 2, pw // 2, pw - pw // 2)
+    return Padding(0, ph, 0, pw)
+
+
+def pad_frames(frames: np.ndarray, pad: Padding, mode: str = "edge") -> np.ndarray:
+    """Pad the H and W axes (the two axes before the last) of any ``(..., H, W, C)`` array."""
+    if pad.is_zero:
+        return frames
+    widths = [(0, 0)] * (frames.ndim - 3) + [(pad.top, pad.bottom), (pad.left, pad.right), (0, 0)]
+    return np.pad(frames, widths, mode=mode)  # type: ignore[call-overload]
+
+
+def crop_frames(frames: np.ndarray, pad: Padding) -> np.ndarray:
+    """Undo :func:`pad_frames` exactly on any ``(..., H, W, C)`` array."""
+    if pad.is_zero:
+        return frames
+    h, w = frames.shape[-3], frames.shape[-2]
+    return frames[..., pad.top : h - pad.bottom, pad.left : w - pad.right, :]
+
+
+def check_batch(pairs: np.ndarray, times: Sequence[Fraction]) -> None:
+    """Raise on a batch that breaks the protocol (engine bugs must not pass silently)."""
+    if pairs.dtype != np.uint8 or pairs.ndim != 5 or pairs.shape[1] != 2 or pairs.shape[4] != 3:
+        raise ModelError(f"model input must be uint8 (B, 2, H, W, 3), got {pairs.dtype} {pairs.shape}")
+    if not times:
+        raise ModelError("model called with no times")
+    for t in times:
+        if not 0 < t < 1:
+            raise ModelError(f"interpolation time must be strictly between 0 and 1 (got {t})")
+
+
+def check_output(out: np.ndarray, pairs: np.ndarray, k: int, name: str) -> np.ndarray:
+    """Check a model's output shape/dtype against its input; return it C-contiguous."""
+    b, _, h, w, c = pairs.shape
+    if out.shape != (b, k, h, w, c) or out.dtype != np.uint8:
+        raise ModelError(
+            f"model {name!r} returned {out.dtype} {out.shape}, expected uint8 {(b, k, h, w, c)}"
+        )
+    return np.ascontiguousarray(out)
+
+
+def require_factor(model: str, factor: int, supported: Sequence[int], other: str = "blend") -> None:
+    """Usage error naming the supported factors when ``factor`` is not among them."""
+    if factor not in supported:
+        listed = ", ".join(str(f) for f in supported)
+        raise UsageError(
+            f"--model {model} supports --factor {listed} (got {factor}); "
+            f"use --model {other} for other factors"
+        )
