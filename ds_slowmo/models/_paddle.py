@@ -1,0 +1,70 @@
+"""Shared Paddle plumbing for the Paddle models: lazy import, device choice, Inference config.
+
+Only model modules import this, and only when their model is asked for.
+"""
+
+from __future__ import annotations
+
+import os
+from types import ModuleType
+from typing import Any
+
+from ..errors import ModelUnavailable, UsageError
+
+__all__ = ["import_paddle", "resolve_device", "cpu_threads", "inference_config"]
+
+INSTALL_HINT = "pip install 'ds-slowmo[cpu]' (or 'ds-slowmo[gpu]' for a CUDA GPU)"
+
+
+def import_paddle(model: str) -> ModuleType:
+    """Import paddle or fail with the install line."""
+    try:
+        import paddle
+    except ImportError as exc:
+        raise ModelUnavailable(
+            f"--model {model} needs PaddlePaddle, which is not installed: {INSTALL_HINT}"
+        ) from exc
+    return paddle
+
+
+def resolve_device(paddle: ModuleType, device: str, model: str) -> str:
+    """``auto`` -> ``gpu`` when Paddle has CUDA and sees a GPU, else ``cpu``."""
+    has_cuda = bool(paddle.device.is_compiled_with_cuda()) and paddle.device.cuda.device_count() > 0
+    if device == "auto":
+        return "gpu" if has_cuda else "cpu"
+    if device == "gpu" and not has_cuda:
+        raise UsageError(
+            f"--device gpu asked for, but this Paddle has no CUDA GPU; install 'ds-slowmo[gpu]' "
+            f"on a machine with an NVIDIA GPU, or use --device cpu"
+        )
+    if device not in ("cpu", "gpu"):
+        raise UsageError(f"--device must be auto, cpu or gpu (got {device!r})")
+    return device
+
+
+def cpu_threads(requested: int | None) -> int:
+    if requested:
+        return requested
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def inference_config(
+    paddle: ModuleType, model_file: str, params_file: str | None, device: str, threads: int | None
+) -> Any:
+    """A ``paddle.inference.Config`` set up for the device: oneDNN + all cores on CPU."""
+    from paddle import inference
+
+    config = inference.Config(model_file, params_file) if params_file else inference.Config(model_file)
+    if device == "gpu":
+        config.enable_use_gpu(256, 0)
+    else:
+        config.disable_gpu()
+        config.enable_mkldnn()
+        config.set_cpu_math_library_num_threads(cpu_threads(threads))
+    config.disable_glog_info()
+    config.switch_ir_optim(True)
+    config.enable_memory_optim()
+    return config
