@@ -9,6 +9,7 @@ __all__ = [
     "FFmpegError",
     "ModelError",
     "ModelUnavailable",
+    "OutputClosed",
 ]
 
 
@@ -44,3 +45,10 @@ class ModelError(SlowmoError):
 
 class ModelUnavailable(ModelError):
     """A model's framework or weights are not installed / reachable."""
+
+
+class OutputClosed(SlowmoError):
+    """The reader of standard output went away (``| head``). Not a failure: the CLI exits 0
+    quietly, as a filter whose consumer has had enough."""
+
+    exit_code = 0

@@ -1,0 +1,123 @@
+"""The validated request: a frozen dataclass checked before any work starts."""
+
+from __future__ import annotations
+
+import os
+import shlex
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Optional
+
+from .audio import AUDIO_MODES
+from .errors import UsageError
+from .plan import MODES, Span, parse_rate, parse_slow_rate, parse_span
+
+__all__ = ["Config", "DEVICES", "STREAM_FORMATS"]
+
+DEVICES = ("auto", "cpu", "gpu")
+#: formats for a pipe OUTPUT (stdout); y4m is the default
+STREAM_FORMATS = ("yuv4mpegpipe", "y4m", "nut", "matroska", "mkv", "rawvideo", "mpegts")
+_FORMAT_ALIASES = {"y4m": "yuv4mpegpipe", "mkv": "matroska"}
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything one run needs. Build it with keyword arguments; strings for ranges, trim,
+    slow rate and input rate are parsed and checked here, so a bad request fails before any
+    process starts."""
+
+    input: str = "-"
+    output: str = "-"
+    format: Optional[str] = None  # stream format for a pipe output; default y4m
+    factor: int = 2
+    mode: str = "slowmo"
+    ranges: tuple[Span, ...] = ()
+    trim: Optional[Span] = None
+    model: str = "blend"
+    weights: Optional[str] = None
+    device: str = "auto"
+    batch_size: int = 1
+    queue_size: int = 8
+    scale: float = 1.0
+    audio: str = "stretch"
+    progress: Optional[bool] = None  # None: on when stderr is a terminal
+    overwrite: bool = False
+    crf: Optional[int] = None
+    encoder_args: tuple[str, ...] = ()
+    input_rate: Optional[Fraction] = None  # override the input's rate (pipes with odd rates)
+    threads: Optional[int] = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.factor, int) or isinstance(self.factor, bool) or self.factor < 2:
+            raise UsageError(f"--factor must be an integer >= 2 (got {self.factor})")
+        if self.factor > 64:
+            raise UsageError(f"--factor must be at most 64 (got {self.factor})")
+        if self.mode not in MODES:
+            raise UsageError(f"--mode must be one of {', '.join(MODES)} (got {self.mode!r})")
+        if self.mode == "fps" and self.ranges:
+            raise UsageError("--range has no meaning with --mode fps (it raises the rate everywhere); use --trim")
+        if self.device not in DEVICES:
+            raise UsageError(f"--device must be one of {', '.join(DEVICES)} (got {self.device!r})")
+        if self.batch_size < 1:
+            raise UsageError(f"--batch-size must be >= 1 (got {self.batch_size})")
+        if self.queue_size < 1:
+            raise UsageError(f"--queue-size must be >= 1 (got {self.queue_size})")
+        if self.audio not in AUDIO_MODES:
+            raise UsageError(f"--audio must be one of {', '.join(AUDIO_MODES)} (got {self.audio!r})")
+        if self.scale not in (1.0, 0.5, 0.25):
+            raise UsageError(f"--scale must be 1, 0.5 or 0.25 (got {self.scale})")
+        if self.crf is not None and not 0 <= self.crf <= 63:
+            raise UsageError(f"--crf must be between 0 and 63 (got {self.crf})")
+        if self.threads is not None and self.threads < 1:
+            raise UsageError(f"--threads must be >= 1 (got {self.threads})")
+        if self.format is not None:
+            fmt = _FORMAT_ALIASES.get(self.format, self.format)
+            if fmt not in STREAM_FORMATS:
+                raise UsageError(
+                    f"-f/--format must be one of y4m, nut, matroska, mpegts, rawvideo (got {self.format!r})"
+                )
+            if not self.output_is_pipe:
+                raise UsageError("-f/--format applies to a pipe output; a file output's format follows its extension")
+            object.__setattr__(self, "format", fmt)
+        if self.output != "-" and os.path.isdir(self.output):
+            raise UsageError(f"output {self.output} is a folder; give a file name such as out.mp4")
+        if not self.output_is_pipe and not os.path.splitext(self.output)[1]:
+            raise UsageError(f"output {self.output} has no extension; name it like out.mp4 or out.mkv")
+        if self.output != "-" and self.input != "-" and os.path.abspath(self.output) == os.path.abspath(self.input):
+            raise UsageError("the output file is the input file; choose another output name")
+
+    @property
+    def input_is_pipe(self) -> bool:
+        return self.input == "-"
+
+    @property
+    def output_is_pipe(self) -> bool:
+        return self.output == "-"
+
+    @classmethod
+    def from_strings(
+        cls,
+        *,
+        ranges: tuple[str, ...] | list[str] = (),
+        trim: Optional[str] = None,
+        slow_rate: Optional[str] = None,
+        input_rate: Optional[str] = None,
+        encoder_args: Optional[str] = None,
+        **kwargs: object,
+    ) -> "Config":
+        """Build from user-written strings (the CLI and the Python API both come here)."""
+        if slow_rate is not None:
+            factor = parse_slow_rate(slow_rate)
+            if "factor" in kwargs and kwargs["factor"] not in (None, factor):
+                raise UsageError(f"--slow-rate {slow_rate} means --factor {factor}, but --factor {kwargs['factor']} was also given")
+            kwargs["factor"] = factor
+        elif kwargs.get("factor") is None:
+            kwargs.pop("factor", None)
+        spans = tuple(parse_span(r, "--range") for r in ranges)
+        trim_span = parse_span(trim, "--trim") if trim else None
+        rate = parse_rate(input_rate) if input_rate else None
+        try:
+            enc = tuple(shlex.split(encoder_args)) if encoder_args else ()
+        except ValueError as exc:
+            raise UsageError(f"--encoder-args: {exc}") from None
+        return cls(ranges=spans, trim=trim_span, input_rate=rate, encoder_args=enc, **kwargs)  # type: ignore[arg-type]

@@ -1,0 +1,363 @@
+"""ffmpeg: finding it, probing inputs, and running decoder/encoder subprocesses safely.
+
+Every process is started from an argv list (never a shell string), lives inside a
+``with``/``try-finally`` that closes its pipes, waits, and kills it on error or interrupt, and
+has its stderr drained by a daemon thread into a bounded tail that error messages quote.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import re
+import shutil
+import subprocess
+import threading
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import IO, Any, Optional, Sequence
+
+from .errors import FFmpegError, InputError, SlowmoError
+
+__all__ = [
+    "find_ffmpeg",
+    "VideoInfo",
+    "probe",
+    "parse_input_info",
+    "parse_y4m_header",
+    "rationalize_fps",
+    "FFmpegProcess",
+    "Y4M_PIX_FMTS",
+]
+
+#: pixel formats ffmpeg's yuv4mpegpipe muxer writes without -strict
+Y4M_PIX_FMTS = ("yuv420p", "yuv422p", "yuv444p", "yuv411p", "gray")
+
+
+def find_ffmpeg() -> str:
+    """``$DS_SLOWMO_FFMPEG``, else ``ffmpeg`` on PATH, else imageio-ffmpeg's bundled binary."""
+    env = os.environ.get("DS_SLOWMO_FFMPEG")
+    if env:
+        if not (os.path.isfile(env) and os.access(env, os.X_OK)):
+            raise SlowmoError(f"DS_SLOWMO_FFMPEG={env} is not an executable file; fix or unset it")
+        return env
+    found = shutil.which("ffmpeg")
+    if found:
+        return found
+    try:
+        import imageio_ffmpeg
+    except ImportError:
+        raise SlowmoError(
+            "ffmpeg not found: install it (apt-get install ffmpeg), pip install imageio-ffmpeg, "
+            "or set DS_SLOWMO_FFMPEG"
+        ) from None
+    exe: str = imageio_ffmpeg.get_ffmpeg_exe()
+    return exe
+
+
+# ---------------------------------------------------------------------------------------------
+# Parsing what ffmpeg prints (pure)
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    width: int
+    height: int
+    rate: Fraction
+    pix_fmt: str
+    n_frames: Optional[int] = None  # None: unknown (a pipe)
+    duration: Optional[Fraction] = None
+    has_audio: bool = False
+    rate_exact: bool = True  # False when only ffmpeg's rounded "29.97 fps" was available
+
+    @property
+    def frame_bytes(self) -> int:
+        return self.width * self.height * 3
+
+
+_VIDEO_RE = re.compile(
+    r"Stream #0:\d+(?:\[[^\]]*\])?(?:\([^)]*\))?: Video: (?P<rest>.*)$", re.MULTILINE
+)
+_SIZE_RE = re.compile(r"(?<![\w#])(\d{1,5})x(\d{1,5})(?![\w])")
+_FPS_RE = re.compile(r"([\d.]+)(k?) (fps|tbr)")
+_DURATION_RE = re.compile(r"Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)")
+_AUDIO_RE = re.compile(r"Stream #0:\d+(?:\[[^\]]*\])?(?:\([^)]*\))?: Audio: ", re.MULTILINE)
+_PACKETS_RE = re.compile(r"Output stream #0:0 \(video\): (\d+) (?:packets|frames) muxed")
+
+
+def rationalize_fps(text: str) -> Fraction:
+    """ffmpeg prints rates rounded to 2 decimals ("29.97"). Read NTSC-style rates as
+    ``n*1000/1001`` when that prints the same, else take the decimal literally."""
+    if text.endswith("k"):
+        return Fraction(text[:-1]) * 1000
+    value = Fraction(text)
+    if value.denominator == 1:
+        return value
+    ntsc = Fraction(round(value * Fraction(1001, 1000)) * 1000, 1001)
+    if ntsc > 0 and f"{float(ntsc):.2f}" == f"{float(value):.2f}":
+        return ntsc
+    return value
+
+
+def parse_input_info(stderr: str) -> VideoInfo:
+    """Width, height, pixel format, (rounded) rate, duration and audio presence from the
+    ``Input #0`` block ffmpeg prints. Raises :class:`InputError` when there is no video."""
+    inp = stderr.find("Input #0")
+    block = stderr[inp:] if inp >= 0 else stderr
+    out = block.find("Output #0")
+    if out >= 0:
+        block = block[:out]
+    m = _VIDEO_RE.search(block)
+    if not m:
+        raise InputError("the input has no video stream that ffmpeg can read")
+    rest = m.group("rest")
+    size = _SIZE_RE.search(rest)
+    if not size:
+        raise InputError(f"could not read the frame size from ffmpeg's stream line: {rest.strip()}")
+    pix = _pix_fmt(rest)
+    fps = _FPS_RE.search(rest)
+    if not fps:
+        raise InputError(
+            "the input video has no frame rate; pass --input-rate (e.g. --input-rate 25)"
+        )
+    rate = rationalize_fps(fps.group(1) + fps.group(2))
+    duration = None
+    d = _DURATION_RE.search(block)
+    if d:
+        duration = int(d.group(1)) * 3600 + int(d.group(2)) * 60 + Fraction(d.group(3))
+    return VideoInfo(
+        width=int(size.group(1)),
+        height=int(size.group(2)),
+        rate=rate,
+        pix_fmt=pix,
+        duration=duration,
+        has_audio=bool(_AUDIO_RE.search(block)),
+        rate_exact=False,
+    )
+
+
+def _pix_fmt(stream_rest: str) -> str:
+    # "h264 (High) (avc1 / 0x31637661), yuv420p(progressive), 320x240 ..." -> "yuv420p"
+    depth = 0
+    fields, cur = [], []
+    for ch in stream_rest:
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        if ch == "," and depth == 0:
+            fields.append("".join(cur))
+            cur = []
+        else:
+            cur.append(ch)
+    fields.append("".join(cur))
+    if len(fields) < 2:
+        return "unknown"
+    return fields[1].strip().split("(")[0].strip() or "unknown"
+
+
+def parse_y4m_header(header: bytes) -> tuple[int, int, Fraction]:
+    """``YUV4MPEG2 W320 H240 F30000:1001 ...`` -> (width, height, exact rate)."""
+    line = header.split(b"\n", 1)[0].decode("ascii", "replace")
+    if not line.startswith("YUV4MPEG2"):
+        raise InputError("ffmpeg did not produce a y4m header while probing")
+    fields = {f[0]: f[1:] for f in line.split()[1:] if f}
+    try:
+        num, den = fields["F"].split(":")
+        return int(fields["W"]), int(fields["H"]), Fraction(int(num), int(den))
+    except (KeyError, ValueError, ZeroDivisionError):
+        raise InputError(f"unreadable y4m header from ffmpeg: {line!r}") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Processes
+
+
+class _StderrDrain(threading.Thread):
+    """Reads a process's stderr to EOF, keeping the first lines (stream info) and a tail."""
+
+    def __init__(self, stream: IO[bytes], head_lines: int = 400, tail_lines: int = 40) -> None:
+        super().__init__(daemon=True, name="ffmpeg-stderr")
+        self._stream = stream
+        self.head: list[str] = []
+        self._head_max = head_lines
+        self._tail: collections.deque[str] = collections.deque(maxlen=tail_lines)
+        self.header_done = threading.Event()  # set at "Stream mapping:"/"Output #0" or EOF
+        self._lock = threading.Lock()
+
+    def run(self) -> None:
+        try:
+            for raw in iter(self._stream.readline, b""):
+                line = raw.decode("utf-8", "replace").rstrip("\r\n")
+                with self._lock:
+                    if len(self.head) < self._head_max:
+                        self.head.append(line)
+                    self._tail.append(line)
+                if line.startswith(("Stream mapping:", "Output #0", "Press [q]")):
+                    self.header_done.set()
+        finally:
+            self.header_done.set()
+            self._stream.close()
+
+    def tail(self) -> str:
+        with self._lock:
+            return "\n".join(self._tail)
+
+    def head_text(self) -> str:
+        with self._lock:
+            return "\n".join(self.head)
+
+
+class FFmpegProcess:
+    """One ffmpeg subprocess, used as a context manager.
+
+    On a clean exit of the ``with`` block the caller has already called :meth:`finish`. On any
+    exception (``KeyboardInterrupt`` included) the process is killed and reaped, so no ffmpeg
+    outlives its run.
+    """
+
+    def __init__(
+        self,
+        argv: Sequence[str],
+        *,
+        role: str,
+        stdin: Any = subprocess.DEVNULL,
+        stdout: Any = subprocess.DEVNULL,
+        pass_fds: Sequence[int] = (),
+    ) -> None:
+        self.role = role
+        self.argv = list(argv)
+        try:
+            self.proc = subprocess.Popen(
+                self.argv,
+                stdin=stdin,
+                stdout=stdout,
+                stderr=subprocess.PIPE,
+                bufsize=0,
+                pass_fds=tuple(pass_fds),
+            )
+        except OSError as exc:
+            raise FFmpegError(f"could not start ffmpeg ({self.argv[0]}): {exc}") from exc
+        assert self.proc.stderr is not None
+        self._drain = _StderrDrain(self.proc.stderr)
+        self._drain.start()
+
+    # -- use ---------------------------------------------------------------------------------
+    @property
+    def stdin(self) -> IO[bytes]:
+        assert self.proc.stdin is not None
+        return self.proc.stdin
+
+    @property
+    def stdout(self) -> IO[bytes]:
+        assert self.proc.stdout is not None
+        return self.proc.stdout
+
+    def stderr_tail(self) -> str:
+        return self._drain.tail()
+
+    def wait_header(self) -> str:
+        """Block until ffmpeg has printed its stream info (or died); return what it printed."""
+        self._drain.header_done.wait()
+        return self._drain.head_text()
+
+    def finish(self, timeout: Optional[float] = None) -> int:
+        """Close stdin (EOF for an encoder), wait for exit, drain stderr; return the code."""
+        if self.proc.stdin is not None and not self.proc.stdin.closed:
+            try:
+                self.proc.stdin.close()
+            except BrokenPipeError:
+                pass
+        code = self.proc.wait(timeout)
+        self._drain.join()
+        return code
+
+    def check(self, what: str, timeout: Optional[float] = None) -> None:
+        """:meth:`finish` and raise :class:`FFmpegError` with the stderr tail on failure."""
+        code = self.finish(timeout)
+        if code != 0:
+            raise FFmpegError(f"{what} failed (ffmpeg exit code {code})", self.stderr_tail())
+
+    def kill(self) -> None:
+        """Kill and reap (idempotent). Pipes are closed so no thread stays blocked on them."""
+        if self.proc.poll() is None:
+            try:
+                self.proc.kill()
+            except ProcessLookupError:
+                pass
+        for pipe in (self.proc.stdin, self.proc.stdout):
+            if pipe is not None:
+                try:
+                    pipe.close()
+                except OSError:
+                    pass
+        self.proc.wait()
+        self._drain.join(timeout=5)
+
+    def __enter__(self) -> "FFmpegProcess":
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        # Success path: the caller finished the process. Anything else: kill it.
+        if exc_type is not None or self.proc.poll() is None:
+            self.kill()
+
+
+def _run_capture(argv: Sequence[str], what: str) -> tuple[int, bytes, str]:
+    """Run a short ffmpeg command to completion; (code, stdout bytes, stderr text)."""
+    proc = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        out, err = proc.communicate()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return proc.returncode, out, err.decode("utf-8", "replace")
+
+
+def probe(path: str, ffmpeg: Optional[str] = None) -> VideoInfo:
+    """Probe a file (not a pipe): size, exact rate (from a one-frame y4m header), pixel
+    format, frame count (packets of the first video stream), duration and audio."""
+    exe = ffmpeg or find_ffmpeg()
+    if not _is_url(path):
+        if not os.path.exists(path):
+            raise InputError(f"input file not found: {path}")
+        if os.path.isdir(path):
+            raise InputError(f"input is a folder, not a video file: {path}")
+        if not os.access(path, os.R_OK):
+            raise InputError(f"input file is not readable (permissions): {path}")
+    argv = [
+        exe, "-hide_banner", "-nostdin", "-nostats", "-v", "verbose", "-i", path,
+        "-map", "0:v:0", "-c", "copy", "-f", "null", "-",
+        "-map", "0:v:0", "-frames:v", "1", "-pix_fmt", "yuv444p", "-f", "yuv4mpegpipe", "pipe:1",
+    ]  # fmt: skip
+    code, out, err = _run_capture(argv, "probe")
+    if code != 0 or not out:
+        if "Stream #0" in err and "Video:" not in err.split("Output #0")[0]:
+            raise InputError(f"{path} has no video stream")
+        tail = "\n".join(err.strip().splitlines()[-3:])
+        raise InputError(f"ffmpeg cannot read {path} as a video" + (f" ({tail.strip()})" if tail else ""))
+    info = parse_input_info(err)
+    width, height, rate = parse_y4m_header(out)
+    m = _PACKETS_RE.search(err)
+    n_frames = int(m.group(1)) if m else None
+    return VideoInfo(
+        width=width,
+        height=height,
+        rate=rate,
+        pix_fmt=info.pix_fmt,
+        n_frames=n_frames,
+        duration=info.duration,
+        has_audio=info.has_audio,
+        rate_exact=True,
+    )
+
+
+def _is_url(path: str) -> bool:
+    return bool(re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", path))
+
+
+def output_pix_fmt(input_pix_fmt: str) -> str:
+    """y4m can carry only a few formats: keep the input's when it can, else yuv444p."""
+    base = input_pix_fmt.replace("yuvj", "yuv")
+    return base if base in Y4M_PIX_FMTS else "yuv444p"

@@ -1,0 +1,555 @@
+"""The streaming engine: decoder -> bounded queue -> model (batches of pairs) -> bounded queue
+-> encoder, with a reader thread, the model stage on the calling thread, and a writer thread.
+
+Back-pressure comes from bounded queues; the end of a stream is an ``_EOF`` sentinel; a
+worker's exception travels through its queue (reader) or is re-raised where the writer is
+joined. No thread polls. Memory is bounded by ``queue_size`` and ``batch_size``.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import IO, Any, Iterable, Iterator, Optional, Sequence, Union
+
+import numpy as np
+
+from . import ffmpeg as ff
+from .audio import audio_filter_graph
+from .config import Config
+from .errors import FFmpegError, InputError, ModelError, OutputClosed, SlowmoError, UsageError
+from .models import Interpolator, ModelOptions, load_model
+from .plan import Plan, Span, build_plan, check_length, format_rate, parse_span
+from .progress import Progress
+
+__all__ = ["RunStats", "interpolate_frames", "slowmo_frames", "run"]
+
+_EOF = object()
+_LOSSY_CONTAINERS = (".mp4", ".m4v", ".mov", ".mkv")
+
+
+@dataclass
+class RunStats:
+    """What a run did, and where its time went (seconds)."""
+
+    input: str = ""
+    output: str = ""
+    model: str = ""
+    width: int = 0
+    height: int = 0
+    in_rate: Fraction = Fraction(0)
+    out_rate: Fraction = Fraction(0)
+    frames_in: int = 0
+    frames_out: int = 0
+    interpolated: int = 0
+    batches: int = 0
+    wall_s: float = 0.0
+    model_s: float = 0.0  # inside model.interpolate
+    input_wait_s: float = 0.0  # model stage waiting for decoded frames
+    output_wait_s: float = 0.0  # model stage blocked because the encoder is behind
+    decode_s: float = 0.0  # reader thread: waiting on the decoder's pipe
+    encode_s: float = 0.0  # writer thread: waiting on the encoder's pipe
+    setup_s: float = 0.0  # probe + model load + process start
+    plan: Optional[Plan] = field(default=None, repr=False)
+
+    @property
+    def model_busy(self) -> float:
+        return self.model_s / self.wall_s if self.wall_s else 0.0
+
+    @property
+    def fps_out(self) -> float:
+        return self.frames_out / self.wall_s if self.wall_s else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "input": self.input, "output": self.output, "model": self.model,
+            "size": f"{self.width}x{self.height}", "in_rate": format_rate(self.in_rate),
+            "out_rate": format_rate(self.out_rate), "frames_in": self.frames_in,
+            "frames_out": self.frames_out, "interpolated": self.interpolated,
+            "wall_s": round(self.wall_s, 4), "fps_out": round(self.fps_out, 3),
+            "model_s": round(self.model_s, 4), "model_busy": round(self.model_busy, 4),
+            "input_wait_s": round(self.input_wait_s, 4), "output_wait_s": round(self.output_wait_s, 4),
+            "decode_s": round(self.decode_s, 4), "encode_s": round(self.encode_s, 4),
+            "setup_s": round(self.setup_s, 4),
+        }  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------------
+# The model stage: frames in, frames out. Pure with respect to I/O; usable without ffmpeg.
+
+
+def interpolate_frames(
+    source: Iterable[np.ndarray],
+    plan: Plan,
+    model: Interpolator,
+    *,
+    batch_size: int = 1,
+    stats: Optional[RunStats] = None,
+) -> Iterator[np.ndarray]:
+    """Yield the output frames of ``plan`` for the frames of ``source``, in order.
+
+    Frames are ``(H, W, 3)`` uint8 RGB, all the same size. Frames after the trim end are not
+    read. Pairs that need the same times are batched ``batch_size`` at a time; output order
+    follows :meth:`Plan.steps` exactly.
+    """
+    st = stats if stats is not None else RunStats()
+    pending: list[Any] = []  # output order: arrays, or (batch slot) ints for in-betweens
+    pairs: list[tuple[np.ndarray, np.ndarray]] = []
+    batch_times: tuple[Fraction, ...] = ()
+    shape: Optional[tuple[int, ...]] = None
+    prev: Optional[np.ndarray] = None
+    prev_index = -1
+
+    def flush() -> Iterator[np.ndarray]:
+        nonlocal pairs, pending
+        if pairs:
+            batch = np.stack([np.stack(p) for p in pairs])
+            t0 = time.perf_counter()
+            out = model.interpolate(batch, batch_times)
+            st.model_s += time.perf_counter() - t0
+            st.batches += 1
+            k = len(batch_times)
+            if out.shape != (len(pairs), k) + batch.shape[2:] or out.dtype != np.uint8:
+                raise ModelError(
+                    f"model {model.name!r} returned {out.dtype} {out.shape} for a batch of "
+                    f"{len(pairs)} pairs and {k} times; expected uint8 {(len(pairs), k) + batch.shape[2:]}"
+                )
+        for item in pending:
+            if isinstance(item, int):
+                for j in range(len(batch_times)):
+                    st.interpolated += 1
+                    yield out[item, j]
+            else:
+                yield item
+        pairs, pending = [], []
+
+    for index, frame in enumerate(source):
+        if plan.trim_stop is not None and index >= plan.trim_stop:
+            break
+        st.frames_in = index + 1
+        if not plan.keeps(index):
+            continue
+        if shape is None:
+            shape = frame.shape
+            if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
+                raise InputError(f"frames must be uint8 (H, W, 3) RGB arrays (got {frame.dtype} {frame.shape})")
+        elif frame.shape != shape or frame.dtype != np.uint8:
+            raise InputError(f"frame {index} is {frame.dtype} {frame.shape}, but the first frame was uint8 {shape}")
+        if prev is not None:
+            times = plan.gap_times(prev_index)
+            if times:
+                if pairs and times != batch_times:
+                    yield from flush()
+                batch_times = times
+                pending.append(len(pairs))
+                pairs.append((prev, frame))
+        pending.append(frame)
+        if len(pairs) >= batch_size:
+            yield from flush()
+        elif not pairs:
+            yield from pending
+            pending = []
+        prev, prev_index = frame, index
+    yield from flush()
+    if prev is not None:
+        for _ in range(plan.tail_holds):
+            yield prev
+
+
+def slowmo_frames(
+    source: Iterable[np.ndarray],
+    *,
+    factor: int = 2,
+    mode: str = "slowmo",
+    ranges: Sequence[str] = (),
+    trim: Optional[str] = None,
+    rate: Union[Fraction, int, str] = 25,
+    model: Union[str, Interpolator] = "blend",
+    batch_size: int = 1,
+    **model_options: Any,
+) -> Iterator[np.ndarray]:
+    """Frame-level API without ffmpeg: RGB frames in, output frames out.
+
+    ``ranges``/``trim`` take the CLI's spellings (``"10:20"``, ``"0.4s:0.8s"``); times need
+    ``rate``. Range ends are checked once the source is exhausted.
+    """
+    fr = Fraction(rate) if not isinstance(rate, str) else Fraction(rate)
+    spans = tuple(parse_span(r) for r in ranges)
+    trim_span = parse_span(trim, "--trim") if trim else None
+    plan = build_plan(mode=mode, factor=factor, rate=fr, n_frames=None, ranges=spans, trim=trim_span)
+    if isinstance(model, str):
+        model = load_model(model, ModelOptions(factor=factor, batch_size=batch_size, **model_options))
+    stats = RunStats()
+    yield from interpolate_frames(source, plan, model, batch_size=batch_size, stats=stats)
+    check_length(plan, spans, trim_span, stats.frames_in)
+
+
+# ---------------------------------------------------------------------------------------------
+# Threads
+
+
+def _readinto_full(stream: IO[bytes], view: memoryview) -> int:
+    got = 0
+    total = len(view)
+    while got < total:
+        n = stream.readinto(view[got:])  # type: ignore[attr-defined]
+        if not n:
+            break
+        got += n
+    return got
+
+
+class _Reader(threading.Thread):
+    """Reads raw RGB frames from the decoder into a bounded queue; ends with ``_EOF`` or the
+    exception that stopped it."""
+
+    def __init__(self, stream: IO[bytes], shape: tuple[int, int, int], q: "queue.Queue[Any]",
+                 stop: threading.Event, limit: Optional[int], stats: RunStats) -> None:  # fmt: skip
+        super().__init__(daemon=True, name="ds-slowmo-reader")
+        self.stream, self.shape, self.q, self.stop, self.limit, self.stats = stream, shape, q, stop, limit, stats
+        self.count = 0
+        self.hit_limit = False
+
+    def run(self) -> None:
+        try:
+            nbytes = self.shape[0] * self.shape[1] * self.shape[2]
+            while not self.stop.is_set():
+                if self.limit is not None and self.count >= self.limit:
+                    self.hit_limit = True
+                    break
+                frame = np.empty(self.shape, dtype=np.uint8)
+                t0 = time.perf_counter()
+                got = _readinto_full(self.stream, memoryview(frame).cast("B"))
+                self.stats.decode_s += time.perf_counter() - t0
+                if got == 0:
+                    break
+                if got < nbytes:
+                    raise InputError(
+                        f"the decoder stopped in the middle of frame {self.count} "
+                        f"({got} of {nbytes} bytes); the input is truncated or corrupt"
+                    )
+                self.q.put(frame)
+                self.count += 1
+            self.q.put(_EOF)
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            self.q.put(exc)
+
+
+class _Writer(threading.Thread):
+    """Writes frames from a bounded queue into the encoder. On failure it records the
+    exception and keeps draining, so the producer never blocks on a dead writer."""
+
+    def __init__(self, stream: IO[bytes], q: "queue.Queue[Any]", progress: Optional[Progress],
+                 stats: RunStats) -> None:  # fmt: skip
+        super().__init__(daemon=True, name="ds-slowmo-writer")
+        self.stream, self.q, self.progress, self.stats = stream, q, progress, stats
+        self.count = 0
+        self.error: Optional[BaseException] = None
+
+    def run(self) -> None:
+        try:
+            while True:
+                item = self.q.get()
+                if item is _EOF:
+                    return
+                t0 = time.perf_counter()
+                view = memoryview(item).cast("B")
+                done = 0
+                while done < len(view):
+                    done += self.stream.write(view[done:]) or 0
+                self.stats.encode_s += time.perf_counter() - t0
+                self.count += 1
+                if self.progress is not None:
+                    self.progress.update(self.count)
+        except BaseException as exc:
+            self.error = exc
+            while self.q.get() is not _EOF:
+                pass
+
+
+def _queue_items(q: "queue.Queue[Any]", stats: RunStats) -> Iterator[np.ndarray]:
+    while True:
+        t0 = time.perf_counter()
+        item = q.get()
+        stats.input_wait_s += time.perf_counter() - t0
+        if item is _EOF:
+            return
+        if isinstance(item, BaseException):
+            raise item
+        yield item
+
+
+def _drain(q: "queue.Queue[Any]") -> None:
+    while True:
+        try:
+            q.get_nowait()
+        except queue.Empty:
+            return
+
+
+# ---------------------------------------------------------------------------------------------
+# argv builders (pure)
+
+
+def decoder_argv(exe: str, src: str, *, limit: Optional[int], pipe: bool) -> list[str]:
+    argv = [exe, "-hide_banner", "-nostats"]
+    if not pipe:
+        argv += ["-nostdin", "-v", "warning"]
+    argv += ["-i", "pipe:0" if pipe else src, "-map", "0:v:0"]
+    if limit is not None:
+        argv += ["-frames:v", str(limit)]
+    argv += ["-fps_mode", "passthrough", "-an", "-sn", "-dn", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]
+    return argv
+
+
+def _video_codec_args(cfg: Config, ext: str, width: int, height: int) -> list[str]:
+    if ext in _LOSSY_CONTAINERS:
+        # PaddleGAN's setting; 4:2:0 needs even sizes, so odd frames keep full chroma
+        pix = "yuv420p" if width % 2 == 0 and height % 2 == 0 else "yuv444p"
+        return ["-c:v", "libx264", "-crf", str(16 if cfg.crf is None else cfg.crf), "-pix_fmt", pix]
+    return ["-crf", str(cfg.crf)] if cfg.crf is not None else []
+
+
+def _stream_args(fmt: str, pix_fmt: str, crf: Optional[int]) -> list[str]:
+    if fmt == "yuv4mpegpipe":
+        return ["-f", "yuv4mpegpipe", "-pix_fmt", pix_fmt]
+    if fmt == "rawvideo":
+        return ["-f", "rawvideo", "-pix_fmt", "rgb24"]
+    if fmt == "nut":
+        return ["-f", "nut", "-c:v", "rawvideo", "-pix_fmt", pix_fmt]
+    if fmt == "matroska":
+        return ["-f", "matroska", "-c:v", "ffv1", "-pix_fmt", pix_fmt]
+    return ["-f", fmt, "-c:v", "libx264", "-crf", str(16 if crf is None else crf), "-pix_fmt", "yuv420p"]
+
+
+def audio_args(cfg: Config, plan: Plan, n_frames: int, has_audio: bool) -> list[str]:
+    """Encoder arguments for the second input (the source file's audio)."""
+    if cfg.input_is_pipe or cfg.output_is_pipe or not has_audio or cfg.audio == "drop":
+        return []
+    ext_in = os.path.splitext(cfg.input)[1].lower()
+    ext_out = os.path.splitext(cfg.output)[1].lower()
+    whole = plan.trim_start == 0 and (plan.trim_stop is None or plan.trim_stop >= n_frames)
+    if plan.mode == "fps" and whole and ext_in == ext_out:
+        return ["-map", "1:a:0", "-c:a", "copy"]
+    segments = plan.audio_segments(n_frames)
+    if not segments:
+        return []
+    graph = audio_filter_graph(segments, cfg.audio, plan.output_duration(n_frames))
+    codec = ["-c:a", "aac"] if ext_out in _LOSSY_CONTAINERS else []
+    return ["-filter_complex", graph, "-map", "[aout]"] + codec
+
+
+def encoder_argv(
+    exe: str, cfg: Config, *, width: int, height: int, rate: Fraction, target: str,
+    pix_fmt: str, audio: Sequence[str],
+) -> list[str]:  # fmt: skip
+    argv = [exe, "-hide_banner", "-nostats", "-v", "warning",
+            "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}",
+            "-framerate", format_rate(rate), "-i", "pipe:0"]  # fmt: skip
+    if audio:
+        argv += ["-vn", "-i", cfg.input]
+    argv += ["-map", "0:v:0"] + list(audio)
+    if cfg.output_is_pipe:
+        argv += _stream_args(cfg.format or "yuv4mpegpipe", pix_fmt, cfg.crf)
+    else:
+        ext = os.path.splitext(cfg.output)[1].lower()
+        if ext == ".y4m":
+            argv += ["-pix_fmt", pix_fmt]
+        else:
+            argv += _video_codec_args(cfg, ext, width, height)
+    argv += list(cfg.encoder_args)
+    argv += ["-y", target]
+    return argv
+
+
+# ---------------------------------------------------------------------------------------------
+# A whole run
+
+
+def _temp_name(output: str) -> str:
+    head, tail = os.path.split(os.path.abspath(output))
+    ext = os.path.splitext(tail)[1]
+    return os.path.join(head, f".{tail}.part-{os.getpid()}{ext}")
+
+
+def _check_output_target(cfg: Config) -> None:
+    if cfg.output_is_pipe:
+        return
+    out = os.path.abspath(cfg.output)
+    if os.path.exists(out) and not cfg.overwrite:
+        raise UsageError(f"output {cfg.output} already exists; pass -y to overwrite it")
+    folder = os.path.dirname(out)
+    if not os.path.isdir(folder):
+        raise UsageError(f"output folder {folder} does not exist; create it first")
+    if not os.access(folder, os.W_OK):
+        raise UsageError(f"output folder {folder} is not writable")
+
+
+def _model_options(cfg: Config) -> ModelOptions:
+    return ModelOptions(factor=cfg.factor, weights=cfg.weights, device=cfg.device,
+                        batch_size=cfg.batch_size, scale=cfg.scale, threads=cfg.threads)  # fmt: skip
+
+
+def run(
+    cfg: Config,
+    *,
+    stdin: Optional[int] = None,
+    stdout: Optional[int] = None,
+    model: Optional[Interpolator] = None,
+) -> RunStats:
+    """Run one job. ``stdin``/``stdout`` are file descriptors for pipe mode (default: this
+    process's). ``model`` overrides ``cfg.model`` with a ready interpolator (tests, API)."""
+    t_start = time.perf_counter()
+    stats = RunStats(input=cfg.input, output=cfg.output)
+    exe = ff.find_ffmpeg()
+    _check_output_target(cfg)
+    info: Optional[ff.VideoInfo] = None
+    if not cfg.input_is_pipe:
+        info = ff.probe(cfg.input, exe)
+        if info.n_frames == 0:
+            raise InputError(f"{cfg.input} has no video frames")
+
+    stop = threading.Event()
+    q_in: "queue.Queue[Any]" = queue.Queue(maxsize=cfg.queue_size)
+    q_out: "queue.Queue[Any]" = queue.Queue(maxsize=max(cfg.queue_size, cfg.factor))
+    reader: Optional[_Reader] = None
+    writer: Optional[_Writer] = None
+    temp = None if cfg.output_is_pipe else _temp_name(cfg.output)
+    finished = False
+    with ExitStack() as stack:
+        try:
+            plan: Optional[Plan] = None
+            if info is not None:
+                plan = _plan(cfg, info)
+                model = model or load_model(cfg.model, _model_options(cfg))
+            decoder = stack.enter_context(ff.FFmpegProcess(
+                decoder_argv(exe, cfg.input, limit=plan.trim_stop if plan else None, pipe=cfg.input_is_pipe),
+                role="decoder", stdin=(stdin if stdin is not None else sys.stdin.fileno()) if cfg.input_is_pipe else subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+            ))  # fmt: skip
+            if info is None:
+                info = _pipe_info(cfg, decoder)
+                plan = _plan(cfg, info)
+                model = model or load_model(cfg.model, _model_options(cfg))
+            assert plan is not None and model is not None
+            stats.plan, stats.model = plan, model.name
+            stats.width, stats.height, stats.in_rate, stats.out_rate = info.width, info.height, plan.in_rate, plan.out_rate
+            n_known = info.n_frames
+            audio = audio_args(cfg, plan, n_known, info.has_audio) if n_known else []
+            encoder = stack.enter_context(ff.FFmpegProcess(
+                encoder_argv(exe, cfg, width=info.width, height=info.height, rate=plan.out_rate,
+                             target=temp or "pipe:1", pix_fmt=ff.output_pix_fmt(info.pix_fmt), audio=audio),
+                role="encoder", stdin=subprocess.PIPE,
+                stdout=(stdout if stdout is not None else sys.stdout.fileno()) if cfg.output_is_pipe else subprocess.DEVNULL,
+            ))  # fmt: skip
+            total = plan.output_count(n_known) if n_known else None
+            show = cfg.progress if cfg.progress is not None else sys.stderr.isatty()
+            progress = Progress(total) if show else None
+            reader = _Reader(decoder.stdout, (info.height, info.width, 3), q_in, stop, plan.trim_stop, stats)
+            writer = _Writer(encoder.stdin, q_out, progress, stats)
+            reader.start()
+            writer.start()
+            stats.setup_s = time.perf_counter() - t_start
+
+            batch = cfg.batch_size
+            for out in interpolate_frames(_queue_items(q_in, stats), plan, model, batch_size=batch, stats=stats):
+                if writer.error is not None:
+                    _finish_encoder(encoder, writer, cfg)  # raises: the writer failed
+                t0 = time.perf_counter()
+                q_out.put(out)
+                stats.output_wait_s += time.perf_counter() - t0
+            q_out.put(_EOF)
+            writer.join()
+            n_read = reader.count
+            reader.join()
+            if progress is not None:
+                progress.close()
+            _finish_decoder(decoder, reader, cfg)
+            _finish_encoder(encoder, writer, cfg)
+            stats.frames_out = writer.count
+            # every frame accounted for
+            if n_read == 0:
+                raise InputError("the input has no video frames")
+            if not reader.hit_limit:
+                check_length(plan, cfg.ranges, cfg.trim, n_read)
+            expected = plan.output_count(n_read)
+            if stats.frames_out != expected:
+                raise SlowmoError(
+                    f"internal error: wrote {stats.frames_out} frames, the plan says {expected}; please report this"
+                )
+            if temp is not None:
+                os.replace(temp, cfg.output)
+            finished = True
+        finally:
+            stop.set()
+            if not finished:
+                # kill the processes first: that unblocks any thread stuck on a pipe
+                stack.close()
+                _drain(q_in)
+                if writer is not None and writer.is_alive():
+                    _drain(q_out)
+                    q_out.put(_EOF)
+            for t in (reader, writer):
+                if t is not None:
+                    t.join(timeout=10)
+            if temp is not None and not finished:
+                try:
+                    os.unlink(temp)
+                except FileNotFoundError:
+                    pass
+    stats.wall_s = time.perf_counter() - t_start
+    return stats
+
+
+def _plan(cfg: Config, info: ff.VideoInfo) -> Plan:
+    rate = cfg.input_rate or info.rate
+    return build_plan(mode=cfg.mode, factor=cfg.factor, rate=rate, n_frames=info.n_frames,
+                      ranges=cfg.ranges, trim=cfg.trim)  # fmt: skip
+
+
+def _pipe_info(cfg: Config, decoder: ff.FFmpegProcess) -> ff.VideoInfo:
+    header = decoder.wait_header()
+    try:
+        return ff.parse_input_info(header)
+    except InputError:
+        decoder.kill()
+        tail = decoder.stderr_tail().strip().splitlines()
+        said = f" (ffmpeg said: {tail[-1].strip()})" if tail else ""
+        if not tail or "Input #0" not in header:
+            raise InputError(
+                "standard input is not a video stream ffmpeg can read" + said
+                + "; pipe y4m, nut, matroska or mpegts, or give an input file"
+            ) from None
+        raise
+
+
+def _finish_decoder(decoder: ff.FFmpegProcess, reader: _Reader, cfg: Config) -> None:
+    if reader.hit_limit:
+        decoder.kill()  # we stopped reading on purpose (trim end)
+        return
+    code = decoder.finish()
+    if code != 0:
+        raise FFmpegError(
+            f"decoding {'standard input' if cfg.input_is_pipe else cfg.input} failed (ffmpeg exit code {code})",
+            decoder.stderr_tail(),
+        )
+
+
+def _finish_encoder(encoder: ff.FFmpegProcess, writer: _Writer, cfg: Config) -> None:
+    code = encoder.finish()
+    tail = encoder.stderr_tail()
+    failed = code != 0 or writer.error is not None
+    closed = code == -13 or "Broken pipe" in tail or isinstance(writer.error, BrokenPipeError)
+    if cfg.output_is_pipe and failed and closed:
+        raise OutputClosed("the reader of standard output closed the pipe")
+    if code != 0:
+        raise FFmpegError(f"encoding {cfg.output if not cfg.output_is_pipe else 'to standard output'} failed (ffmpeg exit code {code})", tail)
+    if writer.error is not None:
+        raise writer.error
