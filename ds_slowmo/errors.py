@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 __all__ = [
     "SlowmoError",
     "UsageError",
@@ -10,7 +12,22 @@ __all__ = [
     "ModelError",
     "ModelUnavailable",
     "OutputClosed",
+    "ffmpeg_said",
 ]
+
+_NOISE = re.compile(r"^(Exiting with exit code|Conversion failed|Error opening output file |Error opening input file )")
+_PREFIX = re.compile(r"^\[[^\]]* @ 0x[0-9a-f]+\] ")
+
+
+def ffmpeg_said(stderr_tail: str, lines: int = 3) -> str:
+    """The last few meaningful lines of ffmpeg's stderr joined on one line, without noise
+    (exit-code lines, our temporary file names) or ``[ctx @ 0x...]`` prefixes."""
+    kept: list[str] = []
+    for raw in stderr_tail.splitlines():
+        line = _PREFIX.sub("", raw.strip())
+        if line and not _NOISE.match(line) and line not in kept[-1:]:
+            kept.append(line)
+    return " | ".join(kept[-lines:])
 
 
 class SlowmoError(Exception):
@@ -34,9 +51,8 @@ class FFmpegError(SlowmoError):
 
     def __init__(self, message: str, stderr_tail: str = "") -> None:
         self.stderr_tail = stderr_tail
-        tail = stderr_tail.strip().splitlines()[-3:] if stderr_tail else []
-        full = message if not tail else f"{message} (ffmpeg said: {' | '.join(t.strip() for t in tail)})"
-        super().__init__(full)
+        said = ffmpeg_said(stderr_tail)
+        super().__init__(f"{message} (ffmpeg said: {said})" if said else message)
 
 
 class ModelError(SlowmoError):

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import IO, Any, Optional, Sequence
 
-from .errors import FFmpegError, InputError, SlowmoError
+from .errors import FFmpegError, InputError, SlowmoError, ffmpeg_said
 
 __all__ = [
     "find_ffmpeg",
@@ -335,8 +335,8 @@ def probe(path: str, ffmpeg: Optional[str] = None) -> VideoInfo:
     if code != 0 or not out:
         if "Stream #0" in err and "Video:" not in err.split("Output #0")[0]:
             raise InputError(f"{path} has no video stream")
-        tail = "\n".join(err.strip().splitlines()[-3:])
-        raise InputError(f"ffmpeg cannot read {path} as a video" + (f" ({tail.strip()})" if tail else ""))
+        said = ffmpeg_said(err, 2)
+        raise InputError(f"ffmpeg cannot read {path} as a video" + (f" (ffmpeg said: {said})" if said else ""))
     info = parse_input_info(err)
     width, height, rate = parse_y4m_header(out)
     m = _PACKETS_RE.search(err)

@@ -24,7 +24,7 @@ import numpy as np
 from . import ffmpeg as ff
 from .audio import audio_filter_graph
 from .config import Config
-from .errors import FFmpegError, InputError, ModelError, OutputClosed, SlowmoError, UsageError
+from .errors import FFmpegError, InputError, ModelError, OutputClosed, SlowmoError, UsageError, ffmpeg_said
 from .models import Interpolator, ModelOptions, load_model
 from .plan import Plan, Span, build_plan, check_length, format_rate, parse_span
 from .progress import Progress
@@ -520,11 +520,11 @@ def _pipe_info(cfg: Config, decoder: ff.FFmpegProcess) -> ff.VideoInfo:
         return ff.parse_input_info(header)
     except InputError:
         decoder.kill()
-        tail = decoder.stderr_tail().strip().splitlines()
-        said = f" (ffmpeg said: {tail[-1].strip()})" if tail else ""
-        if not tail or "Input #0" not in header:
+        said = ffmpeg_said(decoder.stderr_tail(), 1)
+        if not said or "Input #0" not in header:
             raise InputError(
-                "standard input is not a video stream ffmpeg can read" + said
+                "standard input is not a video stream ffmpeg can read"
+                + (f" (ffmpeg said: {said})" if said else "")
                 + "; pipe y4m, nut, matroska or mpegts, or give an input file"
             ) from None
         raise

