@@ -151,9 +151,12 @@ def _pix_fmt(stream_rest: str) -> str:
         else:
             cur.append(ch)
     fields.append("".join(cur))
-    if len(fields) < 2:
-        return "unknown"
-    return fields[1].strip().split("(")[0].strip() or "unknown"
+    # the first field after the codec that is a bare name ("1 reference frame" is not)
+    for f in fields[1:]:
+        name = f.strip().split("(")[0].strip()
+        if re.fullmatch(r"[a-z][a-z0-9_]*", name):
+            return name
+    return "unknown"
 
 
 def parse_y4m_header(header: bytes) -> tuple[int, int, Fraction]:

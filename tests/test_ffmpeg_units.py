@@ -39,6 +39,13 @@ def test_parse_input_info_mp4():
     assert info.has_audio
 
 
+def test_parse_input_info_verbose_stream_line():
+    line = ("Input #0, mov, from 'a.mp4':\n  Stream #0:0[0x1](und): Video: h264 (High), 1 reference frame "
+            "(avc1 / 0x31637661), yuvj420p(pc, progressive, left), 1280x720 [SAR 1:1 DAR 16:9], 25 fps, 25 tbr\n")
+    info = parse_input_info(line)
+    assert (info.pix_fmt, info.width, info.height, info.rate) == ("yuvj420p", 1280, 720, 25)
+
+
 def test_parse_input_info_pipe_ignores_output_block():
     info = parse_input_info(Y4M_HEADER)
     assert (info.width, info.height, info.pix_fmt, info.rate) == (1920, 1080, "yuv444p", Fraction(24000, 1001))

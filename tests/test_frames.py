@@ -179,3 +179,16 @@ def test_engine_does_not_import_paddle():
     code = "import sys, ds_slowmo, ds_slowmo.cli, ds_slowmo.pipeline; from ds_slowmo.models import load_model, ModelOptions; load_model('blend', ModelOptions()); print('paddle' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_blend_matches_the_formula_for_every_small_time():
+    rng = np.random.default_rng(0)
+    pairs = rng.integers(0, 256, (2, 2, 8, 8, 3), dtype=np.uint8)
+    a, b = pairs[:, 0].astype(int), pairs[:, 1].astype(int)
+    m = BlendInterpolator()
+    for den in range(2, 33):
+        times = [Fraction(k, den) for k in range(1, den)]
+        out = m.interpolate(pairs, times)
+        for k, t in enumerate(times):
+            want = (a * (t.denominator - t.numerator) + b * t.numerator + t.denominator // 2) // t.denominator
+            assert np.array_equal(out[:, k], want.astype(np.uint8)), t

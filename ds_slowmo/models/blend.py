@@ -21,16 +21,26 @@ class BlendInterpolator:
 
     def interpolate(self, pairs: np.ndarray, times: Sequence[Fraction]) -> np.ndarray:
         check_batch(pairs, times)
-        a = pairs[:, 0].astype(np.uint32)
-        b = pairs[:, 1].astype(np.uint32)
         out = np.empty((pairs.shape[0], len(times)) + pairs.shape[2:], dtype=np.uint8)
         for k, t in enumerate(times):
-            t = Fraction(t)
-            # exact (den - num) * a + num * b over den, rounded half up, all in integers
-            num, den = t.numerator, t.denominator
-            mixed = (a * (den - num) + b * num + den // 2) // den
-            out[:, k] = mixed.astype(np.uint8)
+            out[:, k] = _mix(pairs[:, 0], pairs[:, 1], Fraction(t))
         return out
+
+
+def _mix(a: np.ndarray, b: np.ndarray, t: Fraction) -> np.ndarray:
+    """``((den - num) * a + num * b + den // 2) // den``: exact, rounded half up. A power-of-two
+    denominator (every time of factors 2, 4, 8, 16) stays in uint16 with a shift, which is
+    several times faster than the general uint32 division."""
+    num, den = t.numerator, t.denominator
+    if den & (den - 1) == 0 and den <= 256:
+        acc = a.astype(np.uint16)
+        acc *= den - num
+        acc += b.astype(np.uint16) * np.uint16(num)
+        acc += den // 2
+        acc >>= den.bit_length() - 1
+        return acc.astype(np.uint8)
+    wide = a.astype(np.uint32) * (den - num) + b.astype(np.uint32) * num + den // 2
+    return (wide // den).astype(np.uint8)
 
 
 def create(options: ModelOptions) -> BlendInterpolator:
