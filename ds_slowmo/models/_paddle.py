@@ -6,6 +6,7 @@ Only model modules import this, and only when their model is asked for.
 from __future__ import annotations
 
 import os
+import warnings
 from types import ModuleType
 from typing import Any
 
@@ -19,7 +20,10 @@ INSTALL_HINT = "pip install 'ds-slowmo[cpu]' (or 'ds-slowmo[gpu]' for a CUDA GPU
 def import_paddle(model: str) -> ModuleType:
     """Import paddle or fail with the install line."""
     try:
-        import paddle
+        with warnings.catch_warnings():
+            # Paddle warns at import that ccache (for compiling custom ops) is missing: noise here
+            warnings.filterwarnings("ignore", message=".*ccache.*")
+            import paddle
     except ImportError as exc:
         raise ModelUnavailable(
             f"--model {model} needs PaddlePaddle, which is not installed: {INSTALL_HINT}"
