@@ -7,6 +7,7 @@ Exit codes: 0 done (also when the reader of stdout closed the pipe early), 1 run
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import signal
 import sys
@@ -14,6 +15,7 @@ from types import FrameType
 from typing import NoReturn, Optional, Sequence
 
 from . import __version__
+from .analysis import CUT_THRESHOLD, DUP_THRESHOLD
 from .config import Config
 from .errors import OutputClosed, SlowmoError, UsageError
 from .models import DEFAULT_MODEL, MODELS
@@ -97,6 +99,24 @@ def build_parser() -> argparse.ArgumentParser:
                    help="frames buffered between stages; bounds memory (default 8)")
     m.add_argument("--threads", type=_int, default=None, metavar="N", help="CPU threads for the model (default: all cores)")
 
+    r = p.add_argument_group("what the interpolation may not do, and checking it")
+    r.add_argument("--scene-detect", action=argparse.BooleanOptionalAction, default=True,
+                   help="at a scene cut, copy the nearer frame instead of mixing two shots (default on)")
+    r.add_argument("--scene-threshold", type=float, default=CUT_THRESHOLD, metavar="X",
+                   help=f"how different two frames must be to count as a cut, 0-255 (default {CUT_THRESHOLD:g})")
+    r.add_argument("--dedupe", action="store_true",
+                   help="treat runs of (near-)identical frames as one held frame and interpolate "
+                   "through them; no frame is removed, timing is kept")
+    r.add_argument("--dedupe-threshold", type=float, default=DUP_THRESHOLD, metavar="X",
+                   help=f"largest difference still counted as a duplicate, 0-255 (default {DUP_THRESHOLD:g})")
+    r.add_argument("--compare", default=None, metavar="FILE",
+                   help="also write a side-by-side video: original left, result right (file input)")
+    r.add_argument("--inspect", type=_int, default=None, metavar="GAP",
+                   help="also write a PNG contact sheet of gap GAP (frames GAP, GAP+1 and the in-betweens)")
+    r.add_argument("--inspect-output", default=None, metavar="FILE",
+                   help="where --inspect writes (default inspect-gapGAP.png)")
+    r.add_argument("-v", "--verbose", action="store_true", help="list scene cuts and other details on stderr")
+
     o = p.add_argument_group("output")
     o.add_argument("--audio", choices=("stretch", "mute", "drop"), default="stretch",
                    help="file mode: stretch slowed audio (pitch kept), mute it, or drop the audio track (default stretch)")
@@ -117,6 +137,9 @@ def config_from_args(args: argparse.Namespace) -> Config:
         factor=args.factor, mode=args.mode, model=args.model, weights=args.weights, device=args.device,
         batch_size=args.batch_size, queue_size=args.queue_size, scale=args.scale, audio=args.audio,
         progress=args.progress, overwrite=args.overwrite, crf=args.crf, threads=args.threads,
+        scene_detect=args.scene_detect, scene_threshold=args.scene_threshold, dedupe=args.dedupe,
+        dedupe_threshold=args.dedupe_threshold, compare=args.compare, inspect=args.inspect,
+        inspect_output=args.inspect_output,
     )  # fmt: skip
 
 
@@ -130,6 +153,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         cfg = config_from_args(args)
+        if args.verbose:
+            _log_to_stderr()
         if cfg.output_is_pipe and sys.stdout.isatty() and cfg.format != "rawvideo":
             raise UsageError("refusing to write video to a terminal; give -o OUTPUT or pipe stdout into a program")
         from .pipeline import run
@@ -156,6 +181,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         signal.signal(signal.SIGTERM, previous)
 
 
+def _log_to_stderr() -> None:
+    log = logging.getLogger("ds_slowmo")
+    if not any(getattr(h, "_ds_slowmo", False) for h in log.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter(f"{PROG}: %(message)s"))
+        handler._ds_slowmo = True  # type: ignore[attr-defined]
+        log.addHandler(handler)
+    log.setLevel(logging.INFO)
+
+
 def _print_stats(stats: object) -> None:
     from .pipeline import RunStats
 
@@ -164,8 +199,11 @@ def _print_stats(stats: object) -> None:
     sys.stderr.write(
         f"{PROG}: {d['frames_in']} frames in ({d['size']} @ {d['in_rate']}) -> {d['frames_out']} out "
         f"@ {d['out_rate']}, {d['interpolated']} interpolated by {d['model']} in {d['wall_s']:.2f} s "
-        f"({d['fps_out']:.1f} fps; model busy {100 * stats.model_busy:.0f}%)\n"
+        f"({d['fps_out']:.1f} fps; model busy {100 * stats.model_busy:.0f}%); "
+        f"{len(stats.cuts)} scene cuts, {stats.duplicates} duplicate frames\n"
     )
+    if stats.inspect_path:
+        sys.stderr.write(f"{PROG}: wrote {stats.inspect_path}\n")
 
 
 if __name__ == "__main__":  # pragma: no cover

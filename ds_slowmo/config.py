@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Optional
 
+from .analysis import CUT_THRESHOLD, DUP_THRESHOLD
 from .audio import AUDIO_MODES
 from .errors import UsageError
 from .plan import MODES, Span, parse_rate, parse_slow_rate, parse_span
@@ -46,6 +47,13 @@ class Config:
     encoder_args: tuple[str, ...] = ()
     input_rate: Optional[Fraction] = None  # override the input's rate (pipes with odd rates)
     threads: Optional[int] = None
+    scene_detect: bool = True
+    scene_threshold: float = CUT_THRESHOLD
+    dedupe: bool = False
+    dedupe_threshold: float = DUP_THRESHOLD
+    compare: Optional[str] = None  # also write a side-by-side video here
+    inspect: Optional[int] = None  # write a contact sheet of this gap
+    inspect_output: Optional[str] = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.factor, int) or isinstance(self.factor, bool) or self.factor < 2:
@@ -70,6 +78,19 @@ class Config:
             raise UsageError(f"--crf must be between 0 and 63 (got {self.crf})")
         if self.threads is not None and self.threads < 1:
             raise UsageError(f"--threads must be >= 1 (got {self.threads})")
+        if not 0 < self.scene_threshold <= 255:
+            raise UsageError(f"--scene-threshold must be in (0, 255] (got {self.scene_threshold})")
+        if not 0 <= self.dedupe_threshold <= 255:
+            raise UsageError(f"--dedupe-threshold must be in [0, 255] (got {self.dedupe_threshold})")
+        if self.inspect is not None and self.inspect < 0:
+            raise UsageError(f"--inspect takes a gap number >= 0 (got {self.inspect})")
+        if self.compare is not None:
+            if self.input_is_pipe:
+                raise UsageError("--compare needs an input file (it reads the original a second time)")
+            if not os.path.splitext(self.compare)[1]:
+                raise UsageError(f"--compare {self.compare} has no extension; name it like compare.mp4")
+            if self.compare in (self.output, self.input):
+                raise UsageError("--compare must name a file other than the input and the output")
         if self.format is not None:
             fmt = _FORMAT_ALIASES.get(self.format, self.format)
             if fmt not in STREAM_FORMATS:

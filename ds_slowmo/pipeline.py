@@ -17,7 +17,7 @@ import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import IO, Any, Iterable, Iterator, Optional, Sequence, Union
+from typing import IO, Any, Callable, Iterable, Iterator, Optional, Sequence, Union
 
 import numpy as np
 
@@ -25,11 +25,14 @@ from . import ffmpeg as ff
 from .audio import audio_filter_graph
 from .config import Config
 from .errors import FFmpegError, InputError, ModelError, OutputClosed, SlowmoError, UsageError, ffmpeg_said
+from .analysis import CUT_THRESHOLD
 from .models import Interpolator, ModelOptions, load_model
 from .plan import Plan, Span, build_plan, check_length, format_rate, parse_span
 from .progress import Progress
+from .review import contact_sheet, label_filter, side_by_side, write_png
+from .stage import StageStats, interpolate_frames
 
-__all__ = ["RunStats", "interpolate_frames", "slowmo_frames", "run"]
+__all__ = ["RunStats", "slowmo_frames", "run"]
 
 _EOF = object()
 _LOSSY_CONTAINERS = (".mp4", ".m4v", ".mov", ".mkv")
@@ -57,6 +60,10 @@ class RunStats:
     decode_s: float = 0.0  # reader thread: waiting on the decoder's pipe
     encode_s: float = 0.0  # writer thread: waiting on the encoder's pipe
     setup_s: float = 0.0  # probe + model load + process start
+    cuts: list[tuple[int, int]] = field(default_factory=list)  # scene cuts (left, right frame)
+    cut_frames: int = 0  # in-betweens copied, not mixed, because of a cut
+    duplicates: int = 0  # source frames taken as repeats (--dedupe)
+    inspect_path: Optional[str] = None
     plan: Optional[Plan] = field(default=None, repr=False)
 
     @property
@@ -77,90 +84,13 @@ class RunStats:
             "model_s": round(self.model_s, 4), "model_busy": round(self.model_busy, 4),
             "input_wait_s": round(self.input_wait_s, 4), "output_wait_s": round(self.output_wait_s, 4),
             "decode_s": round(self.decode_s, 4), "encode_s": round(self.encode_s, 4),
-            "setup_s": round(self.setup_s, 4),
+            "setup_s": round(self.setup_s, 4), "cuts": [list(c) for c in self.cuts],
+            "cut_frames": self.cut_frames, "duplicates": self.duplicates,
         }  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------
-# The model stage: frames in, frames out. Pure with respect to I/O; usable without ffmpeg.
-
-
-def interpolate_frames(
-    source: Iterable[np.ndarray],
-    plan: Plan,
-    model: Interpolator,
-    *,
-    batch_size: int = 1,
-    stats: Optional[RunStats] = None,
-) -> Iterator[np.ndarray]:
-    """Yield the output frames of ``plan`` for the frames of ``source``, in order.
-
-    Frames are ``(H, W, 3)`` uint8 RGB, all the same size. Frames after the trim end are not
-    read. Pairs that need the same times are batched ``batch_size`` at a time; output order
-    follows :meth:`Plan.steps` exactly.
-    """
-    st = stats if stats is not None else RunStats()
-    pending: list[Any] = []  # output order: arrays, or (batch slot) ints for in-betweens
-    pairs: list[tuple[np.ndarray, np.ndarray]] = []
-    batch_times: tuple[Fraction, ...] = ()
-    shape: Optional[tuple[int, ...]] = None
-    prev: Optional[np.ndarray] = None
-    prev_index = -1
-
-    def flush() -> Iterator[np.ndarray]:
-        nonlocal pairs, pending
-        if pairs:
-            batch = np.stack([np.stack(p) for p in pairs])
-            t0 = time.perf_counter()
-            out = model.interpolate(batch, batch_times)
-            st.model_s += time.perf_counter() - t0
-            st.batches += 1
-            k = len(batch_times)
-            if out.shape != (len(pairs), k) + batch.shape[2:] or out.dtype != np.uint8:
-                raise ModelError(
-                    f"model {model.name!r} returned {out.dtype} {out.shape} for a batch of "
-                    f"{len(pairs)} pairs and {k} times; expected uint8 {(len(pairs), k) + batch.shape[2:]}"
-                )
-        for item in pending:
-            if isinstance(item, int):
-                for j in range(len(batch_times)):
-                    st.interpolated += 1
-                    yield out[item, j]
-            else:
-                yield item
-        pairs, pending = [], []
-
-    for index, frame in enumerate(source):
-        if plan.trim_stop is not None and index >= plan.trim_stop:
-            break
-        st.frames_in = index + 1
-        if not plan.keeps(index):
-            continue
-        if shape is None:
-            shape = frame.shape
-            if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
-                raise InputError(f"frames must be uint8 (H, W, 3) RGB arrays (got {frame.dtype} {frame.shape})")
-        elif frame.shape != shape or frame.dtype != np.uint8:
-            raise InputError(f"frame {index} is {frame.dtype} {frame.shape}, but the first frame was uint8 {shape}")
-        if prev is not None:
-            times = plan.gap_times(prev_index)
-            if times:
-                if pairs and times != batch_times:
-                    yield from flush()
-                batch_times = times
-                pending.append(len(pairs))
-                pairs.append((prev, frame))
-        pending.append(frame)
-        if len(pairs) >= batch_size:
-            yield from flush()
-        elif not pairs:
-            yield from pending
-            pending = []
-        prev, prev_index = frame, index
-    yield from flush()
-    if prev is not None:
-        for _ in range(plan.tail_holds):
-            yield prev
+# The frame-level API
 
 
 def slowmo_frames(
@@ -173,12 +103,15 @@ def slowmo_frames(
     rate: Union[Fraction, int, str] = 25,
     model: Union[str, Interpolator] = "blend",
     batch_size: int = 1,
+    scene_threshold: Optional[float] = CUT_THRESHOLD,
+    dedupe: Optional[float] = None,
     **model_options: Any,
 ) -> Iterator[np.ndarray]:
     """Frame-level API without ffmpeg: RGB frames in, output frames out.
 
     ``ranges``/``trim`` take the CLI's spellings (``"10:20"``, ``"0.4s:0.8s"``); times need
-    ``rate``. Range ends are checked once the source is exhausted.
+    ``rate``. Range ends are checked once the source is exhausted. ``scene_threshold=None``
+    turns cut detection off; ``dedupe`` is a duplicate threshold (e.g. 3.0) or ``None``.
     """
     fr = Fraction(rate) if not isinstance(rate, str) else Fraction(rate)
     spans = tuple(parse_span(r) for r in ranges)
@@ -186,8 +119,9 @@ def slowmo_frames(
     plan = build_plan(mode=mode, factor=factor, rate=fr, n_frames=None, ranges=spans, trim=trim_span)
     if isinstance(model, str):
         model = load_model(model, ModelOptions(factor=factor, batch_size=batch_size, **model_options))
-    stats = RunStats()
-    yield from interpolate_frames(source, plan, model, batch_size=batch_size, stats=stats)
+    stats = StageStats()
+    yield from interpolate_frames(source, plan, model, batch_size=batch_size, stats=stats,
+                                  scene_threshold=scene_threshold, dedupe=dedupe)  # fmt: skip
     check_length(plan, spans, trim_span, stats.frames_in)
 
 
@@ -243,13 +177,15 @@ class _Reader(threading.Thread):
 
 
 class _Writer(threading.Thread):
-    """Writes frames from a bounded queue into the encoder. On failure it records the
-    exception and keeps draining, so the producer never blocks on a dead writer."""
+    """Writes frames from a bounded queue into an encoder, through ``transform`` if given
+    (output frame number, frame) -> frame. On failure it records the exception and keeps
+    draining, so the producer never blocks on a dead writer."""
 
     def __init__(self, stream: IO[bytes], q: "queue.Queue[Any]", progress: Optional[Progress],
-                 stats: RunStats) -> None:  # fmt: skip
-        super().__init__(daemon=True, name="ds-slowmo-writer")
-        self.stream, self.q, self.progress, self.stats = stream, q, progress, stats
+                 stats: RunStats, transform: Optional[Callable[[int, np.ndarray], np.ndarray]] = None,
+                 name: str = "ds-slowmo-writer") -> None:  # fmt: skip
+        super().__init__(daemon=True, name=name)
+        self.stream, self.q, self.progress, self.stats, self.transform = stream, q, progress, stats, transform
         self.count = 0
         self.error: Optional[BaseException] = None
 
@@ -259,6 +195,8 @@ class _Writer(threading.Thread):
                 item = self.q.get()
                 if item is _EOF:
                     return
+                if self.transform is not None:
+                    item = self.transform(self.count, item)
                 t0 = time.perf_counter()
                 view = memoryview(item).cast("B")
                 done = 0
@@ -272,6 +210,12 @@ class _Writer(threading.Thread):
             self.error = exc
             while self.q.get() is not _EOF:
                 pass
+
+    def close(self) -> None:
+        """Unblock and end the thread from outside (error paths): empty the queue, send EOF."""
+        if self.is_alive():
+            _drain(self.q)
+            self.q.put(_EOF)
 
 
 def _queue_items(q: "queue.Queue[Any]", stats: RunStats) -> Iterator[np.ndarray]:
@@ -380,21 +324,148 @@ def _temp_name(output: str) -> str:
 
 
 def _check_output_target(cfg: Config) -> None:
-    if cfg.output_is_pipe:
-        return
-    out = os.path.abspath(cfg.output)
-    if os.path.exists(out) and not cfg.overwrite:
-        raise UsageError(f"output {cfg.output} already exists; pass -y to overwrite it")
-    folder = os.path.dirname(out)
-    if not os.path.isdir(folder):
-        raise UsageError(f"output folder {folder} does not exist; create it first")
-    if not os.access(folder, os.W_OK):
-        raise UsageError(f"output folder {folder} is not writable")
+    """Every file this run will write must be new (or ``-y``) in an existing, writable folder."""
+    targets = [("output", cfg.output)] if not cfg.output_is_pipe else []
+    if cfg.compare:
+        targets.append(("--compare", cfg.compare))
+    if cfg.inspect is not None:
+        targets.append(("--inspect", cfg.inspect_output or f"inspect-gap{cfg.inspect}.png"))
+    for what, path in targets:
+        out = os.path.abspath(path)
+        if os.path.exists(out) and not cfg.overwrite:
+            raise UsageError(f"{what} {path} already exists; pass -y to overwrite it")
+        folder = os.path.dirname(out)
+        if not os.path.isdir(folder):
+            raise UsageError(f"{what} folder {folder} does not exist; create it first")
+        if not os.access(folder, os.W_OK):
+            raise UsageError(f"{what} folder {folder} is not writable")
 
 
 def _model_options(cfg: Config) -> ModelOptions:
     return ModelOptions(factor=cfg.factor, weights=cfg.weights, device=cfg.device,
                         batch_size=cfg.batch_size, scale=cfg.scale, threads=cfg.threads)  # fmt: skip
+
+
+class _Originals:
+    """The original frames, read in order from their own decoder, for the side-by-side view."""
+
+    def __init__(self, q: "queue.Queue[Any]") -> None:
+        self.q = q
+        self.index = -1
+        self.frame: Optional[np.ndarray] = None
+        self.ended = False
+
+    def at(self, j: int) -> np.ndarray:
+        while self.index < j and not self.ended:
+            item = self.q.get()
+            if item is _EOF:
+                self.ended = True
+            elif isinstance(item, BaseException):
+                raise item
+            else:
+                self.index, self.frame = self.index + 1, item
+        if self.frame is None:
+            raise InputError("the input has no video frames")
+        return self.frame  # past the end of the original: hold its last frame
+
+
+class _Compare:
+    """``--compare``: a second decoder of the input, and an encoder of ``[original | result]``."""
+
+    def __init__(self, exe: str, cfg: Config, plan: Plan, info: ff.VideoInfo, model_name: str,
+                 stack: ExitStack, stop: threading.Event, stats: RunStats) -> None:  # fmt: skip
+        assert cfg.compare is not None
+        self.cfg, self.plan = cfg, plan
+        self.temp = _temp_name(cfg.compare)
+        w2, h = 2 * info.width, info.height
+        self.decoder = stack.enter_context(ff.FFmpegProcess(
+            decoder_argv(exe, cfg.input, limit=plan.trim_stop, pipe=False), role="compare decoder",
+            stdout=subprocess.PIPE))  # fmt: skip
+        speed = f"x{cfg.factor} {'slow motion' if cfg.mode == 'slowmo' else 'frame rate'}"
+        labels = label_filter([("original", 0), (f"ds-slowmo {model_name} {speed}", info.width)], h)
+        ext = os.path.splitext(cfg.compare)[1].lower()
+        argv = [exe, "-hide_banner", "-nostats", "-v", "warning", "-f", "rawvideo", "-pix_fmt", "rgb24",
+                "-s", f"{w2}x{h}", "-framerate", format_rate(plan.out_rate), "-i", "pipe:0"]  # fmt: skip
+        argv += (["-vf", labels] if labels else []) + _video_codec_args(cfg, ext, w2, h) + ["-y", self.temp]
+        self.encoder = stack.enter_context(ff.FFmpegProcess(argv, role="compare encoder", stdin=subprocess.PIPE))
+        self.q_orig: "queue.Queue[Any]" = queue.Queue(maxsize=cfg.queue_size)
+        self.q_out: "queue.Queue[Any]" = queue.Queue(maxsize=cfg.queue_size)
+        self.reader = _Reader(self.decoder.stdout, (h, info.width, 3), self.q_orig, stop, plan.trim_stop,
+                              RunStats())  # fmt: skip
+        originals = _Originals(self.q_orig)
+
+        def pair(k: int, frame: np.ndarray) -> np.ndarray:
+            return side_by_side(originals.at(plan.original_index(k)), frame)
+
+        self.writer = _Writer(self.encoder.stdin, self.q_out, None, RunStats(), pair, "ds-slowmo-compare")
+        self.reader.start()
+        self.writer.start()
+
+    def put(self, frame: np.ndarray) -> None:
+        if self.writer.error is not None:
+            self._check_encoder()
+        self.q_out.put(frame)
+
+    def _check_encoder(self) -> None:
+        code = self.encoder.finish()
+        if code != 0:
+            raise FFmpegError(f"encoding {self.cfg.compare} failed (ffmpeg exit code {code})", self.encoder.stderr_tail())
+        if self.writer.error is not None:
+            raise self.writer.error
+
+    def finish(self) -> None:
+        self.q_out.put(_EOF)
+        self.writer.join()
+        self.decoder.kill()  # the originals past the result's end are not needed
+        _drain(self.q_orig)
+        self.reader.join()
+        self._check_encoder()
+        assert self.cfg.compare is not None
+        os.replace(self.temp, self.cfg.compare)
+
+    def abort(self) -> None:
+        _drain(self.q_orig)
+        self.writer.close()
+        for t in (self.reader, self.writer):
+            t.join(timeout=10)
+        _unlink(self.temp)
+
+
+def _unlink(path: Optional[str]) -> None:
+    if path is not None:
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+
+
+def _inspect_window(cfg: Config, plan: Plan, n_frames: Optional[int]) -> Optional[tuple[int, int]]:
+    """Output frame numbers ``[first, last]`` of ``--inspect GAP``: its left frame, in-betweens
+    and right frame."""
+    if cfg.inspect is None:
+        return None
+    g = cfg.inspect
+    if not (plan.keeps(g) and plan.keeps(g + 1)) or (n_frames is not None and g + 1 >= n_frames):
+        kept = f"{plan.trim_start}..{'' if n_frames is None else plan.kept(n_frames).stop - 2}"
+        raise UsageError(f"--inspect {g}: gap {g} (frames {g} and {g + 1}) is not in the kept input (gaps {kept})")
+    first = plan.output_index(g)
+    return first, first + 1 + len(plan.gap_times(g))
+
+
+def _write_inspect(exe: str, cfg: Config, plan: Plan, frames: list[np.ndarray], stats: RunStats) -> str:
+    g = cfg.inspect
+    assert g is not None
+    path = cfg.inspect_output or f"inspect-gap{g}.png"
+    if len(frames) < 2:
+        raise UsageError(f"--inspect {g}: the input ended before gap {g}")
+    sheet, tile_w = contact_sheet(frames)
+    cut = any(a <= g < b for a, b in stats.cuts)
+    note = " cut: copy" if cut else ""
+    labels = [(f"frame {g}", 0)] + [
+        (f"t={t}{note}", (j + 1) * tile_w) for j, t in enumerate(plan.gap_times(g))
+    ] + [(f"frame {g + 1}", (len(frames) - 1) * tile_w)]  # fmt: skip
+    write_png(exe, sheet, path, label_filter(labels, sheet.shape[0]))
+    return path
 
 
 def run(
@@ -421,6 +492,7 @@ def run(
     q_out: "queue.Queue[Any]" = queue.Queue(maxsize=max(cfg.queue_size, cfg.factor))
     reader: Optional[_Reader] = None
     writer: Optional[_Writer] = None
+    compare: Optional[_Compare] = None
     temp = None if cfg.output_is_pipe else _temp_name(cfg.output)
     finished = False
     with ExitStack() as stack:
@@ -428,6 +500,7 @@ def run(
             plan: Optional[Plan] = None
             if info is not None:
                 plan = _plan(cfg, info)
+                window = _inspect_window(cfg, plan, info.n_frames)
                 model = model or load_model(cfg.model, _model_options(cfg))
             decoder = stack.enter_context(ff.FFmpegProcess(
                 decoder_argv(exe, cfg.input, limit=plan.trim_stop if plan else None, pipe=cfg.input_is_pipe),
@@ -437,6 +510,7 @@ def run(
             if info is None:
                 info = _pipe_info(cfg, decoder)
                 plan = _plan(cfg, info)
+                window = _inspect_window(cfg, plan, None)
                 model = model or load_model(cfg.model, _model_options(cfg))
             assert plan is not None and model is not None
             stats.plan, stats.model = plan, model.name
@@ -449,6 +523,8 @@ def run(
                 role="encoder", stdin=subprocess.PIPE,
                 stdout=(stdout if stdout is not None else sys.stdout.fileno()) if cfg.output_is_pipe else subprocess.DEVNULL,
             ))  # fmt: skip
+            if cfg.compare is not None:
+                compare = _Compare(exe, cfg, plan, info, model.name, stack, stop, stats)
             total = plan.output_count(n_known) if n_known else None
             show = cfg.progress if cfg.progress is not None else sys.stderr.isatty()
             progress = Progress(total) if show else None
@@ -458,13 +534,22 @@ def run(
             writer.start()
             stats.setup_s = time.perf_counter() - t_start
 
-            batch = cfg.batch_size
-            for out in interpolate_frames(_queue_items(q_in, stats), plan, model, batch_size=batch, stats=stats):
+            frames_out = interpolate_frames(
+                _queue_items(q_in, stats), plan, model, batch_size=cfg.batch_size, stats=stats,
+                scene_threshold=cfg.scene_threshold if cfg.scene_detect else None,
+                dedupe=cfg.dedupe_threshold if cfg.dedupe else None,
+            )  # fmt: skip
+            inspected: list[np.ndarray] = []
+            for k, out in enumerate(frames_out):
                 if writer.error is not None:
                     _finish_encoder(encoder, writer, cfg)  # raises: the writer failed
                 t0 = time.perf_counter()
                 q_out.put(out)
                 stats.output_wait_s += time.perf_counter() - t0
+                if compare is not None:
+                    compare.put(out)
+                if window is not None and window[0] <= k <= window[1]:
+                    inspected.append(out)
             q_out.put(_EOF)
             writer.join()
             n_read = reader.count
@@ -484,6 +569,10 @@ def run(
                 raise SlowmoError(
                     f"internal error: wrote {stats.frames_out} frames, the plan says {expected}; please report this"
                 )
+            if compare is not None:
+                compare.finish()
+            if window is not None:
+                stats.inspect_path = _write_inspect(exe, cfg, plan, inspected, stats)
             if temp is not None:
                 os.replace(temp, cfg.output)
             finished = True
@@ -493,17 +582,15 @@ def run(
                 # kill the processes first: that unblocks any thread stuck on a pipe
                 stack.close()
                 _drain(q_in)
-                if writer is not None and writer.is_alive():
-                    _drain(q_out)
-                    q_out.put(_EOF)
+                if writer is not None:
+                    writer.close()
+                if compare is not None:
+                    compare.abort()
             for t in (reader, writer):
                 if t is not None:
                     t.join(timeout=10)
-            if temp is not None and not finished:
-                try:
-                    os.unlink(temp)
-                except FileNotFoundError:
-                    pass
+            if not finished:
+                _unlink(temp)
     stats.wall_s = time.perf_counter() - t_start
     return stats
 

@@ -335,6 +335,23 @@ class Plan:
                 segs.append(AudioSegment(start, end, stretch))
         return segs
 
+    def output_index(self, i: int) -> int:
+        """Output frame number of ``Copy(i)`` for a kept source frame ``i``."""
+        if not self.keeps(i):
+            raise ValueError(f"source frame {i} is not kept by the trim")
+        n = i - self.trim_start
+        if self.mode == "fps":
+            return n * self.factor
+        slowed = sum(max(0, min(b, i) - max(a, self.trim_start)) for a, b in self.slowed)
+        return n + slowed * (self.factor - 1)
+
+    def original_index(self, k: int) -> int:
+        """The source frame an unprocessed copy would show at the time of output frame ``k``
+        (output frame ``k`` plays at ``k / out_rate``): for side-by-side views."""
+        return self.trim_start + (k * self.in_rate.numerator * self.out_rate.denominator) // (
+            self.in_rate.denominator * self.out_rate.numerator
+        )
+
     def output_duration(self, n_frames: int) -> Fraction:
         return Fraction(self.output_count(n_frames)) / self.out_rate
 

