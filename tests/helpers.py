@@ -110,13 +110,20 @@ def ffmpeg_children() -> list:
     return found
 
 
-def all_ffmpeg_pids() -> set[int]:
+def ffmpeg_pids_mentioning(*paths: object) -> set[int]:
+    """Live ffmpeg processes (anyone's children: an orphan is re-parented) whose command line
+    names one of ``paths``: the way to find what a run left behind without counting other
+    programs' ffmpeg."""
     import psutil
 
+    needles = [str(p) for p in paths]
     pids = set()
-    for p in psutil.process_iter(["name", "cmdline"]):
+    for p in psutil.process_iter(["name", "cmdline", "status"]):
         try:
-            if "ffmpeg" in (p.info["name"] or "") or any("ffmpeg" in a for a in (p.info["cmdline"] or [])[:1]):
+            cmd = p.info["cmdline"] or []
+            if p.info["status"] == psutil.STATUS_ZOMBIE or not cmd or "ffmpeg" not in os.path.basename(cmd[0]):
+                continue
+            if any(n in arg for arg in cmd for n in needles):
                 pids.add(p.pid)
         except psutil.NoSuchProcess:
             pass

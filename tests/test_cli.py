@@ -17,7 +17,7 @@ import pytest
 import ds_slowmo
 from ds_slowmo.ffmpeg import find_ffmpeg
 
-from helpers import REPO, all_ffmpeg_pids, audio_seconds, decode_frames, make_clip, probe_video, run_cli
+from helpers import REPO, ffmpeg_pids_mentioning, audio_seconds, decode_frames, make_clip, probe_video, run_cli
 
 
 def y4m_of(path: Path, pix_fmt: str = "yuv444p") -> bytes:
@@ -250,13 +250,12 @@ def test_launchers_agree(clip50):
 
 
 def test_downstream_closing_the_pipe_is_quiet(clip5s):
-    before = all_ffmpeg_pids()
     cmd = f"{sys.executable} -m ds_slowmo {clip5s} --factor 4 | head -c 1000 > /dev/null; echo ${{PIPESTATUS[0]}}"
     proc = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, timeout=120, cwd=str(REPO))
     assert proc.stdout.strip() == "0", proc.stderr
     assert "Traceback" not in proc.stderr and proc.stderr.strip() == ""
     time.sleep(0.2)
-    assert not (all_ffmpeg_pids() - before)
+    assert not ffmpeg_pids_mentioning(clip5s)
 
 
 @pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 130)])
@@ -265,7 +264,6 @@ def test_interrupt_mid_run_leaves_nothing(tmp_path, clip_dir, sig, code):
     if not src.exists():
         make_clip(src, seconds=30, rate="25", size="320x240", audio=False)
     out = tmp_path / "o.mp4"
-    before = all_ffmpeg_pids()
     proc = subprocess.Popen([sys.executable, "-m", "ds_slowmo", str(src), "-o", str(out), "--factor", "8"],
                             stderr=subprocess.PIPE, cwd=str(REPO))  # fmt: skip
     try:
@@ -284,7 +282,7 @@ def test_interrupt_mid_run_leaves_nothing(tmp_path, clip_dir, sig, code):
     assert b"interrupted" in err and b"Traceback" not in err
     assert list(tmp_path.iterdir()) == []  # no output, no partial file
     time.sleep(0.2)
-    assert not (all_ffmpeg_pids() - before)
+    assert not ffmpeg_pids_mentioning(src, tmp_path)
 
 
 def test_failing_encoder_reports_ffmpeg_tail(clip50, tmp_path):
