@@ -321,19 +321,28 @@ class Plan:
     def audio_segments(self, n_frames: int) -> list[AudioSegment]:
         """Input time spans with their stretch, covering the kept frames, merged where equal.
         Source frame ``i`` occupies ``[i/r, (i+1)/r)`` and lasts ``F`` output frames when gap
-        ``i`` is slowed, 1 otherwise; so audio and video durations agree exactly."""
+        ``i`` is slowed, 1 otherwise; so audio and video durations agree exactly. O(ranges)."""
         kept = self.kept(n_frames)
-        segs: list[AudioSegment] = []
-        for i in kept:
-            stretch = 1 if self.mode == "fps" else (
-                self.factor if (i + 1 in kept and self.gap_times(i)) else 1
-            )
-            start, end = Fraction(i) / self.in_rate, Fraction(i + 1) / self.in_rate
-            if segs and segs[-1].stretch == stretch and segs[-1].end == start:
-                segs[-1] = AudioSegment(segs[-1].start, end, stretch)
-            else:
-                segs.append(AudioSegment(start, end, stretch))
-        return segs
+        if not len(kept):
+            return []
+        spans: list[tuple[int, int, int]] = []  # (first frame, end frame, stretch)
+        cur = kept.start
+        if self.mode == "slowmo":
+            for a, b in self.slowed:
+                a, b = max(a, kept.start), min(b, kept.stop - 1)  # gaps inside the kept frames
+                if a >= b:
+                    continue
+                if a > cur:
+                    spans.append((cur, a, 1))
+                if spans and spans[-1][2] == self.factor and spans[-1][1] == a:
+                    spans[-1] = (spans[-1][0], b, self.factor)
+                else:
+                    spans.append((a, b, self.factor))
+                cur = b
+        if cur < kept.stop:
+            spans.append((cur, kept.stop, 1))
+        r = self.in_rate
+        return [AudioSegment(Fraction(s) / r, Fraction(e) / r, k) for s, e, k in spans]
 
     def output_index(self, i: int) -> int:
         """Output frame number of ``Copy(i)`` for a kept source frame ``i``."""

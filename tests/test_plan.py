@@ -326,6 +326,12 @@ def test_audio_matches_video_duration_exactly(case):
     assert segs[0].start == Fraction(kept.start) / p.in_rate
     assert segs[-1].end == Fraction(kept.stop) / p.in_rate
     assert all(a.end == b.start and a.stretch != b.stretch for a, b in zip(segs, segs[1:]))
+    # and frame by frame: frame i lasts F output frames exactly when its gap is interpolated
+    for i in kept:
+        slowed = p.mode == "slowmo" and i + 1 in kept and bool(p.gap_times(i))
+        t = Fraction(i) / p.in_rate
+        seg = next(s for s in segs if s.start <= t < s.end)
+        assert seg.stretch == (p.factor if slowed else 1), i
 
 
 @settings(max_examples=200, deadline=None)
