@@ -117,6 +117,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where --inspect writes (default inspect-gapGAP.png)")
     r.add_argument("-v", "--verbose", action="store_true", help="list scene cuts and other details on stderr")
 
+    s = p.add_argument_group("scale-out (file or folder input)")
+    s.add_argument("--jobs", type=_int, default=1, metavar="N",
+                   help="run N chunks of the file (or N files of a folder) at a time in worker processes; "
+                   "a rerun resumes where a failed or interrupted run stopped")
+    s.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+                   help="run the chunks or files as Ray tasks (on ADDRESS, $RAY_ADDRESS, or a local Ray); "
+                   "pip install 'ds-slowmo[ray]'")
+    s.add_argument("--chunk-seconds", type=float, default=10.0, metavar="S",
+                   help="length of a chunk, cut at the next keyframe (default 10)")
+
     o = p.add_argument_group("output")
     o.add_argument("--audio", choices=("stretch", "mute", "drop"), default="stretch",
                    help="file mode: stretch slowed audio (pitch kept), mute it, or drop the audio track (default stretch)")
@@ -139,7 +149,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
         progress=args.progress, overwrite=args.overwrite, crf=args.crf, threads=args.threads,
         scene_detect=args.scene_detect, scene_threshold=args.scene_threshold, dedupe=args.dedupe,
         dedupe_threshold=args.dedupe_threshold, compare=args.compare, inspect=args.inspect,
-        inspect_output=args.inspect_output,
+        inspect_output=args.inspect_output, jobs=args.jobs, ray=args.ray, chunk_seconds=args.chunk_seconds,
     )  # fmt: skip
 
 
@@ -157,9 +167,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             _log_to_stderr()
         if cfg.output_is_pipe and sys.stdout.isatty() and cfg.format != "rawvideo":
             raise UsageError("refusing to write video to a terminal; give -o OUTPUT or pipe stdout into a program")
-        from .pipeline import run
+        if cfg.input_is_batch:
+            return _run_folder(cfg)
+        if cfg.chunked:
+            from .parallel import run_chunked
 
-        stats = run(cfg)
+            stats = run_chunked(cfg)
+        else:
+            from .pipeline import run
+
+            stats = run(cfg)
         if args.stats:
             _print_stats(stats)
         return 0
@@ -179,6 +196,21 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 130
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def _run_folder(cfg: Config) -> int:
+    from .parallel import run_folder
+
+    def report(src: str, res: dict) -> None:
+        state = "done" if res["ok"] else f"FAILED: {res['error']}"
+        sys.stderr.write(f"{PROG}: {src}: {state}\n")
+
+    result = run_folder(cfg, on_result=report)
+    total = len(result.done) + len(result.failed)
+    sys.stderr.write(f"{PROG}: {len(result.done)} of {total} videos done, {len(result.failed)} failed\n")
+    for src, why in result.failed:
+        sys.stderr.write(f"{PROG}: failed: {src}: {why}\n")
+    return 1 if result.failed else 0
 
 
 def _log_to_stderr() -> None:

@@ -54,6 +54,9 @@ class Config:
     compare: Optional[str] = None  # also write a side-by-side video here
     inspect: Optional[int] = None  # write a contact sheet of this gap
     inspect_output: Optional[str] = None
+    jobs: int = 1  # chunks (one file) or files (a folder) at a time
+    ray: Optional[str] = None  # run on Ray: "" = local or $RAY_ADDRESS, else a cluster address
+    chunk_seconds: float = 10.0
 
     def __post_init__(self) -> None:
         if not isinstance(self.factor, int) or isinstance(self.factor, bool) or self.factor < 2:
@@ -100,10 +103,22 @@ class Config:
             if not self.output_is_pipe:
                 raise UsageError("-f/--format applies to a pipe output; a file output's format follows its extension")
             object.__setattr__(self, "format", fmt)
-        if self.output != "-" and os.path.isdir(self.output):
-            raise UsageError(f"output {self.output} is a folder; give a file name such as out.mp4")
-        if not self.output_is_pipe and not os.path.splitext(self.output)[1]:
-            raise UsageError(f"output {self.output} has no extension; name it like out.mp4 or out.mkv")
+        if self.jobs < 1:
+            raise UsageError(f"--jobs must be >= 1 (got {self.jobs})")
+        if self.chunk_seconds <= 0:
+            raise UsageError(f"--chunk-seconds must be positive (got {self.chunk_seconds})")
+        if self.input_is_batch:
+            if self.output_is_pipe or (os.path.exists(self.output) and not os.path.isdir(self.output)):
+                raise UsageError("a folder or glob INPUT needs -o FOLDER for the outputs")
+            if self.compare is not None or self.inspect is not None:
+                raise UsageError("--compare and --inspect take one input file, not a folder")
+        else:
+            if self.output != "-" and os.path.isdir(self.output):
+                raise UsageError(f"output {self.output} is a folder; give a file name such as out.mp4")
+            if not self.output_is_pipe and not os.path.splitext(self.output)[1]:
+                raise UsageError(f"output {self.output} has no extension; name it like out.mp4 or out.mkv")
+            if self.chunked and (self.dedupe or self.compare is not None or self.inspect is not None):
+                raise UsageError("--dedupe, --compare and --inspect don't combine with --jobs/--ray on one file yet")
         if self.output != "-" and self.input != "-" and os.path.abspath(self.output) == os.path.abspath(self.input):
             raise UsageError("the output file is the input file; choose another output name")
 
@@ -114,6 +129,18 @@ class Config:
     @property
     def output_is_pipe(self) -> bool:
         return self.output == "-"
+
+    @property
+    def input_is_batch(self) -> bool:
+        """A folder, or a glob pattern that is not itself a file."""
+        if self.input_is_pipe:
+            return False
+        return os.path.isdir(self.input) or (any(c in self.input for c in "*?[") and not os.path.exists(self.input))
+
+    @property
+    def chunked(self) -> bool:
+        """One file split into chunks run in parallel."""
+        return (self.jobs > 1 or self.ray is not None) and not self.input_is_batch
 
     @classmethod
     def from_strings(

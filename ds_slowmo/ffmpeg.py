@@ -364,3 +364,31 @@ def output_pix_fmt(input_pix_fmt: str) -> str:
     """y4m can carry only a few formats: keep the input's when it can, else yuv444p."""
     base = input_pix_fmt.replace("yuvj", "yuv")
     return base if base in Y4M_PIX_FMTS else "yuv444p"
+
+
+_TB_RE = re.compile(r"config in time_base: (\d+)/(\d+)")
+_KEY_RE = re.compile(r"\bn: *\d+ pts: *(-?\d+) ")
+
+
+def parse_keyframes(stderr: str, rate: Fraction) -> list[int]:
+    """Frame numbers of keyframes from ``showinfo`` lines of a ``-skip_frame nokey`` decode."""
+    tb = _TB_RE.search(stderr)
+    if not tb:
+        return []
+    base = Fraction(int(tb.group(1)), int(tb.group(2)))
+    frames = []
+    for m in _KEY_RE.finditer(stderr):
+        t = int(m.group(1)) * base * rate
+        frames.append(int(t + Fraction(1, 2)) if t >= 0 else 0)
+    return sorted(set(frames))
+
+
+def keyframes(path: str, rate: Fraction, ffmpeg: Optional[str] = None) -> list[int]:
+    """Keyframe frame numbers of a file's first video stream (only keyframes are decoded)."""
+    exe = ffmpeg or find_ffmpeg()
+    argv = [exe, "-hide_banner", "-nostdin", "-nostats", "-skip_frame", "nokey", "-i", path,
+            "-map", "0:v:0", "-vf", "showinfo", "-f", "null", "-"]  # fmt: skip
+    code, _, err = _run_capture(argv, "keyframes")
+    if code != 0:
+        raise FFmpegError(f"could not list the keyframes of {path}", err)
+    return parse_keyframes(err, rate)

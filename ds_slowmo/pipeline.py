@@ -23,6 +23,7 @@ import numpy as np
 
 from . import ffmpeg as ff
 from .audio import audio_filter_graph
+from .chunks import Chunk
 from .config import Config
 from .errors import FFmpegError, InputError, ModelError, OutputClosed, SlowmoError, UsageError, ffmpeg_said
 from .analysis import CUT_THRESHOLD
@@ -242,10 +243,12 @@ def _drain(q: "queue.Queue[Any]") -> None:
 # argv builders (pure)
 
 
-def decoder_argv(exe: str, src: str, *, limit: Optional[int], pipe: bool) -> list[str]:
+def decoder_argv(exe: str, src: str, *, limit: Optional[int], pipe: bool, seek: Optional[Fraction] = None) -> list[str]:
     argv = [exe, "-hide_banner", "-nostats"]
     if not pipe:
         argv += ["-nostdin", "-v", "warning"]
+    if seek is not None:
+        argv += ["-ss", f"{float(seek):.6f}"]
     argv += ["-i", "pipe:0" if pipe else src, "-map", "0:v:0"]
     if limit is not None:
         argv += ["-frames:v", str(limit)]
@@ -474,9 +477,12 @@ def run(
     stdin: Optional[int] = None,
     stdout: Optional[int] = None,
     model: Optional[Interpolator] = None,
+    chunk: Optional[Chunk] = None,
 ) -> RunStats:
     """Run one job. ``stdin``/``stdout`` are file descriptors for pipe mode (default: this
-    process's). ``model`` overrides ``cfg.model`` with a ready interpolator (tests, API)."""
+    process's). ``model`` overrides ``cfg.model`` with a ready interpolator (tests, API).
+    ``chunk`` runs one piece of a chunked run (:mod:`ds_slowmo.chunks`): its decoder seeks to
+    the chunk, and exactly the chunk's output frames are written (video only)."""
     t_start = time.perf_counter()
     stats = RunStats(input=cfg.input, output=cfg.output)
     exe = ff.find_ffmpeg()
@@ -502,8 +508,10 @@ def run(
                 plan = _plan(cfg, info)
                 window = _inspect_window(cfg, plan, info.n_frames)
                 model = model or load_model(cfg.model, _model_options(cfg))
+            limit = chunk.decode_count if chunk else (plan.trim_stop if plan else None)
+            seek = chunk.seek_seconds(plan.in_rate) if chunk and plan else None
             decoder = stack.enter_context(ff.FFmpegProcess(
-                decoder_argv(exe, cfg.input, limit=plan.trim_stop if plan else None, pipe=cfg.input_is_pipe),
+                decoder_argv(exe, cfg.input, limit=limit, pipe=cfg.input_is_pipe, seek=seek),
                 role="decoder", stdin=(stdin if stdin is not None else sys.stdin.fileno()) if cfg.input_is_pipe else subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
             ))  # fmt: skip
@@ -516,7 +524,7 @@ def run(
             stats.plan, stats.model = plan, model.name
             stats.width, stats.height, stats.in_rate, stats.out_rate = info.width, info.height, plan.in_rate, plan.out_rate
             n_known = info.n_frames
-            audio = audio_args(cfg, plan, n_known, info.has_audio) if n_known else []
+            audio = audio_args(cfg, plan, n_known, info.has_audio) if n_known and not chunk else []
             encoder = stack.enter_context(ff.FFmpegProcess(
                 encoder_argv(exe, cfg, width=info.width, height=info.height, rate=plan.out_rate,
                              target=temp or "pipe:1", pix_fmt=ff.output_pix_fmt(info.pix_fmt), audio=audio),
@@ -525,10 +533,10 @@ def run(
             ))  # fmt: skip
             if cfg.compare is not None:
                 compare = _Compare(exe, cfg, plan, info, model.name, stack, stop, stats)
-            total = plan.output_count(n_known) if n_known else None
+            total = chunk.out_count if chunk else (plan.output_count(n_known) if n_known else None)
             show = cfg.progress if cfg.progress is not None else sys.stderr.isatty()
             progress = Progress(total) if show else None
-            reader = _Reader(decoder.stdout, (info.height, info.width, 3), q_in, stop, plan.trim_stop, stats)
+            reader = _Reader(decoder.stdout, (info.height, info.width, 3), q_in, stop, limit, stats)
             writer = _Writer(encoder.stdin, q_out, progress, stats)
             reader.start()
             writer.start()
@@ -538,6 +546,8 @@ def run(
                 _queue_items(q_in, stats), plan, model, batch_size=cfg.batch_size, stats=stats,
                 scene_threshold=cfg.scene_threshold if cfg.scene_detect else None,
                 dedupe=cfg.dedupe_threshold if cfg.dedupe else None,
+                first_index=chunk.start if chunk else 0,
+                stop_before=chunk.stop if chunk and not chunk.last else None,
             )  # fmt: skip
             inspected: list[np.ndarray] = []
             for k, out in enumerate(frames_out):
@@ -562,9 +572,17 @@ def run(
             # every frame accounted for
             if n_read == 0:
                 raise InputError("the input has no video frames")
-            if not reader.hit_limit:
-                check_length(plan, cfg.ranges, cfg.trim, n_read)
-            expected = plan.output_count(n_read)
+            if chunk is not None:
+                if n_read != chunk.decode_count:
+                    raise InputError(
+                        f"chunk {chunk.index}: the decoder gave {n_read} frames from frame {chunk.start}, "
+                        f"expected {chunk.decode_count}; this file does not seek frame-exactly (run without --jobs)"
+                    )
+                expected = chunk.out_count
+            else:
+                if not reader.hit_limit:
+                    check_length(plan, cfg.ranges, cfg.trim, n_read)
+                expected = plan.output_count(n_read)
             if stats.frames_out != expected:
                 raise SlowmoError(
                     f"internal error: wrote {stats.frames_out} frames, the plan says {expected}; please report this"

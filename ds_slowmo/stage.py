@@ -72,12 +72,19 @@ def interpolate_frames(
     stats: Optional[Any] = None,
     scene_threshold: Optional[float] = CUT_THRESHOLD,
     dedupe: Optional[float] = None,
+    first_index: int = 0,
+    stop_before: Optional[int] = None,
 ) -> Iterator[np.ndarray]:
     """Yield the output frames of ``plan`` for ``source`` (``(H, W, 3)`` uint8 RGB frames).
 
     ``scene_threshold=None`` turns cut detection off; ``dedupe`` is the duplicate threshold,
     ``None`` for off. ``stats`` (a :class:`StageStats` or anything with its fields) is updated.
     Frames after the trim end are not read.
+
+    A chunk of a longer run: ``first_index`` is the source number of the first frame of
+    ``source``; with ``stop_before`` the output ends before ``Copy(stop_before)``: that frame
+    is read only as the right neighbour of the last gap (the next chunk emits it), and the
+    last frame is not held.
     """
     st = stats if stats is not None else StageStats()
     analyse = scene_threshold is not None or dedupe is not None
@@ -153,8 +160,10 @@ def interpolate_frames(
         ops.clear()
         groups.clear()
 
-    for index, frame in enumerate(source):
+    for index, frame in enumerate(source, start=first_index):
         if plan.trim_stop is not None and index >= plan.trim_stop:
+            break
+        if stop_before is not None and index > stop_before:
             break
         st.frames_in = index + 1
         if not plan.keeps(index):
@@ -178,11 +187,12 @@ def interpolate_frames(
                 new = _Anchor(index, frame, thumb)
                 resolve(new)
                 anchor = new
-                ops.append(frame)
+                if index != stop_before:
+                    ops.append(frame)
         last_kept = index
         if len(groups) >= batch_size or not groups:
             yield from flush()
-    if anchor is not None:
+    if anchor is not None and stop_before is None:
         resolve(None)
         ops.extend(anchor.frame for _ in range(plan.tail_holds))
     yield from flush()
