@@ -25,10 +25,11 @@ from . import ffmpeg as ff
 from .audio import audio_filter_graph
 from .chunks import Chunk
 from .config import Config
-from .errors import FFmpegError, InputError, ModelError, OutputClosed, SlowmoError, UsageError, ffmpeg_said
+from .errors import FFmpegError, InputError, OutputClosed, SlowmoError, UsageError, ffmpeg_said
 from .analysis import CUT_THRESHOLD
 from .models import Interpolator, ModelOptions, load_model
-from .plan import Plan, Span, build_plan, check_length, format_rate, parse_span
+from .models.base import prepare
+from .plan import Plan, build_plan, check_length, format_rate, parse_span
 from .progress import Progress
 from .review import contact_sheet, label_filter, side_by_side, write_png
 from .stage import StageStats, interpolate_frames
@@ -531,6 +532,7 @@ def run(
                 role="encoder", stdin=subprocess.PIPE,
                 stdout=(stdout if stdout is not None else sys.stdout.fileno()) if cfg.output_is_pipe else subprocess.DEVNULL,
             ))  # fmt: skip
+            prepare(model, info.height, info.width)
             if cfg.compare is not None:
                 compare = _Compare(exe, cfg, plan, info, model.name, stack, stop, stats)
             total = chunk.out_count if chunk else (plan.output_count(n_known) if n_known else None)

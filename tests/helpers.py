@@ -131,14 +131,20 @@ def ffmpeg_pids_mentioning(*paths: object) -> set[int]:
 
 
 def run_cli(*args: str, stdin: Optional[bytes] = None, env: Optional[dict] = None,
-            timeout: float = 120) -> subprocess.CompletedProcess:  # fmt: skip
-    """Run ``python -m ds_slowmo`` as a user would; stdout as bytes, stderr as text."""
+            timeout: float = 300, default_model: bool = False) -> subprocess.CompletedProcess:  # fmt: skip
+    """Run ``python -m ds_slowmo`` as a user would; stdout as bytes, stderr as text.
+
+    Engine tests run on ``--model blend`` (milliseconds a frame) unless they name a model or
+    ask for the real default (``default_model=True``)."""
     full_env = dict(os.environ)
     full_env.pop("DS_SLOWMO_DEBUG", None)
     if env:
         full_env.update(env)
+    argv = list(args)
+    if not default_model and "--model" not in argv:
+        argv += ["--model", "blend"]
     proc = subprocess.run(
-        [sys.executable, "-m", "ds_slowmo", *args], input=stdin, stdout=subprocess.PIPE,
+        [sys.executable, "-m", "ds_slowmo", *argv], input=stdin, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, env=full_env, timeout=timeout, cwd=str(REPO),
     )  # fmt: skip
     proc.stderr = proc.stderr.decode("utf-8", "replace")  # type: ignore[assignment]

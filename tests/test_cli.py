@@ -243,14 +243,14 @@ def test_help_and_version_without_paddle():
 
 
 def test_launchers_agree(clip50):
-    a = subprocess.run([sys.executable, str(REPO / "bin" / "ds-slowmo"), str(clip50), "--factor", "2"],
+    a = subprocess.run([sys.executable, str(REPO / "bin" / "ds-slowmo"), str(clip50), "--factor", "2", "--model", "blend"],
                        capture_output=True, check=True).stdout  # fmt: skip
     b = run_cli(str(clip50), "--factor", "2").stdout
     assert a == b and a.startswith(b"YUV4MPEG2")
 
 
 def test_downstream_closing_the_pipe_is_quiet(clip5s):
-    cmd = f"{sys.executable} -m ds_slowmo {clip5s} --factor 4 | head -c 1000 > /dev/null; echo ${{PIPESTATUS[0]}}"
+    cmd = f"{sys.executable} -m ds_slowmo {clip5s} --factor 4 --model blend | head -c 1000 > /dev/null; echo ${{PIPESTATUS[0]}}"
     proc = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, timeout=120, cwd=str(REPO))
     assert proc.stdout.strip() == "0", proc.stderr
     assert "Traceback" not in proc.stderr and proc.stderr.strip() == ""
@@ -264,7 +264,7 @@ def test_interrupt_mid_run_leaves_nothing(tmp_path, clip_dir, sig, code):
     if not src.exists():
         make_clip(src, seconds=30, rate="25", size="320x240", audio=False)
     out = tmp_path / "o.mp4"
-    proc = subprocess.Popen([sys.executable, "-m", "ds_slowmo", str(src), "-o", str(out), "--factor", "8"],
+    proc = subprocess.Popen([sys.executable, "-m", "ds_slowmo", str(src), "-o", str(out), "--factor", "8", "--model", "blend"],
                             stderr=subprocess.PIPE, cwd=str(REPO))  # fmt: skip
     try:
         deadline = time.monotonic() + 60
@@ -290,6 +290,22 @@ def test_failing_encoder_reports_ffmpeg_tail(clip50, tmp_path):
     proc = run_cli(str(clip50), "-o", str(out), "--encoder-args", "-c:v nosuchcodec")
     one_line_error(proc, 1, "encoding", "Unknown encoder 'nosuchcodec'")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_default_model_is_rife(clip50, tmp_path):
+    """The issue's 'done when', small: a plain command runs RIFE, installed from PyPI."""
+    pytest.importorskip("paddle")
+    out = tmp_path / "rife.mp4"
+    proc = run_cli(str(clip50), "-o", str(out), "--factor", "4", "--range", "0.4s:0.8s", "--stats", default_model=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "interpolated by rife" in proc.stderr
+    assert probe_video(out)["frames"] == 80
+
+
+def test_rife_factor_3_is_a_usage_error(clip50, tmp_path):
+    pytest.importorskip("paddle")
+    proc = run_cli(str(clip50), "-o", str(tmp_path / "o.mp4"), "--factor", "3", default_model=True)
+    one_line_error(proc, 2, "--model rife supports --factor 2, 4, 8, 16", "blend")
 
 
 # -- a real clip ---------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ MODELS: dict[str, str] = {
     "blend": ".blend",
 }
 
-DEFAULT_MODEL = "blend"
+DEFAULT_MODEL = "rife"
 
 
 def load_model(name: str, options: ModelOptions) -> Interpolator:

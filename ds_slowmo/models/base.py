@@ -54,6 +54,15 @@ class Interpolator(Protocol):
         ...
 
 
+def prepare(model: Interpolator, height: int, width: int) -> None:
+    """Let a model get ready for a frame size before frames flow (RIFE exports and warms up
+    its network here), if it has a ``prepare(height, width)`` method; the engine calls this
+    before decoding starts, so setup is not counted as model time."""
+    hook = getattr(model, "prepare", None)
+    if callable(hook):
+        hook(height, width)
+
+
 @dataclass(frozen=True)
 class Padding:
     """Pixels added on each side: ``(top, bottom, left, right)``."""
