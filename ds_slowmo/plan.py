@@ -400,7 +400,7 @@ def build_plan(
         a, b = span_to_frames(span, rate, n_frames)
         resolved.append((a, b if b is not None else -1, span))
     resolved.sort(key=lambda r: r[0])
-    for (a1, b1, s1), (a2, _b2, s2) in zip(resolved, resolved[1:]):
+    for (_a1, b1, s1), (a2, _b2, s2) in zip(resolved, resolved[1:]):
         if b1 == -1 or a2 < b1:
             raise UsageError(f"--range {s1} and --range {s2} overlap; ranges must not overlap")
     slowed: list[tuple[int, int]] = []

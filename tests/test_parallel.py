@@ -4,7 +4,6 @@ processes and on a local Ray cluster."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
