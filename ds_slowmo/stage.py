@@ -138,7 +138,10 @@ def interpolate_frames(
             while j < len(groups) and j - i < batch_size and groups[j].times == times:
                 j += 1
             chunk = groups[i:j]
-            batch = np.stack([np.stack((g.left, g.right)) for g in chunk])
+            batch = np.empty((len(chunk), 2) + chunk[0].left.shape, dtype=np.uint8)  # one copy per frame
+            for b, g in enumerate(chunk):
+                batch[b, 0] = g.left
+                batch[b, 1] = g.right
             t0 = time.perf_counter()
             out = model.interpolate(batch, tuple(times))
             st.model_s += time.perf_counter() - t0
