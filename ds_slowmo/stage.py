@@ -45,11 +45,20 @@ class StageStats:
     duplicates: int = 0  # source frames treated as repeats of the one before
 
 
-@dataclass
 class _Anchor:
-    index: int
-    frame: np.ndarray
-    thumb: Optional[Thumb]
+    """A distinct source frame; its thumbnail is computed only if a decision needs it."""
+
+    __slots__ = ("index", "frame", "_thumb")
+
+    def __init__(self, index: int, frame: np.ndarray) -> None:
+        self.index, self.frame = index, frame
+        self._thumb: Optional[Thumb] = None
+
+    @property
+    def thumb(self) -> Thumb:
+        if self._thumb is None:
+            self._thumb = thumbnail(self.frame)
+        return self._thumb
 
 
 class _Group:
@@ -87,7 +96,6 @@ def interpolate_frames(
     last frame is not held.
     """
     st = stats if stats is not None else StageStats()
-    analyse = scene_threshold is not None or dedupe is not None
     ops: list[Union[np.ndarray, tuple[_Group, int]]] = []  # output order
     groups: list[_Group] = []
     anchor: Optional[_Anchor] = None
@@ -105,12 +113,7 @@ def interpolate_frames(
             waiting.clear()
             return
         span = right.index - anchor.index
-        cut = (
-            scene_threshold is not None
-            and anchor.thumb is not None
-            and right.thumb is not None
-            and is_cut(anchor.thumb, right.thumb, scene_threshold)
-        )
+        cut = scene_threshold is not None and is_cut(anchor.thumb, right.thumb, scene_threshold)
         if cut:
             st.cuts.append((anchor.index, right.index))
             log.info("scene cut between frames %d and %d (%.3f s): in-betweens are copies, not mixes",
@@ -177,17 +180,17 @@ def interpolate_frames(
                 raise InputError(f"frames must be uint8 (H, W, 3) RGB arrays (got {frame.dtype} {frame.shape})")
         elif frame.shape != shape or frame.dtype != np.uint8:
             raise InputError(f"frame {index} is {frame.dtype} {frame.shape}, but the first frame was uint8 {shape}")
-        thumb = thumbnail(frame) if analyse else None
+        current = _Anchor(index, frame)
         if anchor is None:
-            anchor = _Anchor(index, frame, thumb)
+            anchor = current
             ops.append(frame)
         else:
             waiting.extend(last_kept + t for t in plan.gap_times(last_kept))
-            if dedupe is not None and thumb is not None and anchor.thumb is not None and is_duplicate(anchor.thumb, thumb, dedupe):
+            if dedupe is not None and is_duplicate(anchor.thumb, current.thumb, dedupe):
                 st.duplicates += 1
                 waiting.append(Fraction(index))
             else:
-                new = _Anchor(index, frame, thumb)
+                new = current
                 resolve(new)
                 anchor = new
                 if index != stop_before:

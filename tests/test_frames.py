@@ -250,3 +250,14 @@ def test_dedupe_respects_batching():
     a, _ = run_stage([0, 0, 20, 20, 40, 40, 60], factor=3, dedupe=3.0, batch=1)
     b, _ = run_stage([0, 0, 20, 20, 40, 40, 60], factor=3, dedupe=3.0, batch=4)
     assert a == b
+
+
+def test_thumbnails_only_where_a_decision_needs_them(monkeypatch):
+    import ds_slowmo.stage as stage
+
+    made = []
+    real = stage.thumbnail
+    monkeypatch.setattr(stage, "thumbnail", lambda f: made.append(int(f[0, 0, 0])) or real(f))
+    p = build_plan(mode="slowmo", factor=2, rate=Fraction(25), n_frames=None, ranges=[parse_span("5:7")])
+    list(interpolate_frames(frames_of(range(0, 200, 10)), p, BlendInterpolator()))
+    assert sorted(made) == [50, 60, 70]  # the two slowed gaps' frames, once each
