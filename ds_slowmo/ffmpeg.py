@@ -139,7 +139,8 @@ def parse_input_info(stderr: str) -> VideoInfo:
 def _pix_fmt(stream_rest: str) -> str:
     # "h264 (High) (avc1 / 0x31637661), yuv420p(progressive), 320x240 ..." -> "yuv420p"
     depth = 0
-    fields, cur = [], []
+    fields: list[str] = []
+    cur: list[str] = []
     for ch in stream_rest:
         if ch == "(":
             depth += 1

@@ -162,7 +162,7 @@ class _Reader(threading.Thread):
                     break
                 frame = np.empty(self.shape, dtype=np.uint8)
                 t0 = time.perf_counter()
-                got = _readinto_full(self.stream, memoryview(frame).cast("B"))
+                got = _readinto_full(self.stream, memoryview(frame.data).cast("B"))
                 self.stats.decode_s += time.perf_counter() - t0
                 if got == 0:
                     break

@@ -191,11 +191,13 @@ def kernel_registry(paddle: ModuleType) -> Mapping[str, Sequence[str]]:
     """Paddle's op -> registered kernel keys (each names its place), or {} if not exposed."""
     try:
         from paddle.base import core
-
-        registry: Mapping[str, Sequence[str]] = core._get_all_register_op_kernels("all")
-        return registry
-    except Exception:  # pragma: no cover - a Paddle without the private helper
+    except ImportError:  # pragma: no cover - Paddle < 2.5 named it paddle.fluid
         return {}
+    helper = getattr(core, "_get_all_register_op_kernels", None)  # private: may go away
+    if helper is None:  # pragma: no cover
+        return {}
+    registry: Mapping[str, Sequence[str]] = helper("all")
+    return registry
 
 
 def gpu_only_ops(op_types: Iterable[str], registry: Mapping[str, Sequence[str]]) -> list[str]:
