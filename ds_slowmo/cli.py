@@ -163,8 +163,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         cfg = config_from_args(args)
-        if args.verbose:
-            _log_to_stderr()
+        _log_to_stderr(args.verbose)
         if cfg.output_is_pipe and sys.stdout.isatty() and cfg.format != "rawvideo":
             raise UsageError("refusing to write video to a terminal; give -o OUTPUT or pipe stdout into a program")
         if cfg.input_is_batch:
@@ -213,14 +212,17 @@ def _run_folder(cfg: Config) -> int:
     return 1 if result.failed else 0
 
 
-def _log_to_stderr() -> None:
+def _log_to_stderr(verbose: bool) -> None:
+    """Our messages on stderr as ``ds-slowmo: ...``: warnings always, details with -v. They
+    don't propagate to the root logger, where Paddle installs a handler of its own."""
     log = logging.getLogger("ds_slowmo")
+    log.propagate = False
     if not any(getattr(h, "_ds_slowmo", False) for h in log.handlers):
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter(f"{PROG}: %(message)s"))
         handler._ds_slowmo = True  # type: ignore[attr-defined]
         log.addHandler(handler)
-    log.setLevel(logging.INFO)
+    log.setLevel(logging.INFO if verbose else logging.WARNING)
 
 
 def _print_stats(stats: object) -> None:

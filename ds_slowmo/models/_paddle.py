@@ -19,6 +19,9 @@ INSTALL_HINT = "pip install 'ds-slowmo[cpu]' (or 'ds-slowmo[gpu]' for a CUDA GPU
 
 def import_paddle(model: str) -> ModuleType:
     """Import paddle or fail with the install line."""
+    # Paddle's C++ side logs through glog straight to stderr (export notes, "PIR not support
+    # ..."); keep it to errors unless the user asked for more
+    os.environ.setdefault("GLOG_minloglevel", "2")
     try:
         with warnings.catch_warnings():
             # Paddle warns at import that ccache (for compiling custom ops) is missing: noise here
