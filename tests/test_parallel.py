@@ -93,6 +93,19 @@ def test_parse_keyframes():
 
 
 # -- real runs ----------------------------------------------------------------------------------
+class RecordingExecutor(LocalExecutor):
+    """Local workers that note which chunks they were given."""
+
+    def __init__(self, jobs):
+        super().__init__(jobs)
+        self.ran = []
+
+    def run(self, jobs):
+        jobs = list(jobs)
+        self.ran.extend(j.chunk.index for j in jobs)
+        yield from super().run(jobs)
+
+
 @pytest.fixture(scope="module")
 def long_clip(tmp_path_factory) -> Path:
     """12 s, keyframes every 2 s, with a tone: six chunks of 2 s."""
@@ -158,16 +171,9 @@ def test_resume_skips_finished_chunks_and_redoes_corrupt_ones(long_clip, single_
     victim = folder / manifest["chunks"]["1"]["file"]
     victim.write_bytes(victim.read_bytes()[:-100] + b"x" * 100)
 
-    ran = []
-
-    class Recording(LocalExecutor):
-        def run(self, jobs):
-            jobs = list(jobs)
-            ran.extend(j.chunk.index for j in jobs)
-            yield from super().run(jobs)
-
-    stats = run_chunked(cfg, Recording(2))
-    assert sorted(ran) == [1, 3, 5]
+    rec = RecordingExecutor(2)
+    stats = run_chunked(cfg, rec)
+    assert sorted(rec.ran) == [1, 3, 5]
     assert stats.frames_out == 500
     assert np.array_equal(decode_frames(out), single_run)
     assert not folder.exists()
@@ -179,16 +185,9 @@ def test_changed_options_start_afresh(long_clip, tmp_path):
     folder = work_folder(str(out))
     folder.mkdir()
     (folder / "manifest.json").write_text(json.dumps({"version": 1, "input": {}, "options": {}, "chunks": {"0": {}}}))
-    ran = []
-
-    class Recording(LocalExecutor):
-        def run(self, jobs):
-            jobs = list(jobs)
-            ran.extend(j.chunk.index for j in jobs)
-            yield from super().run(jobs)
-
-    run_chunked(Config.from_strings(factor=2, **base), Recording(2))
-    assert sorted(ran) == [0, 1, 2, 3, 4, 5]
+    rec = RecordingExecutor(2)
+    run_chunked(Config.from_strings(factor=2, **base), rec)
+    assert sorted(rec.ran) == [0, 1, 2, 3, 4, 5]
 
 
 def test_killed_midway_then_rerun_finishes(long_clip, tmp_path):
