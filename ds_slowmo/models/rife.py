@@ -245,12 +245,78 @@ def load_weights(source: Path, root: Path | None = None) -> tuple[dict[str, np.n
 # the network (Paddle); built only when asked for
 
 
-def build_network(paddle: ModuleType, scale: float) -> Any:
+# The network's building blocks are module-level functions, and forward() reaches Paddle
+# through module globals bound by _bind(): Paddle 2.6's dy2static (paddle.jit.to_static)
+# resolves the names in a converted forward() through the module's globals, not closures.
+paddle: Any = None
+F: Any = None
+
+
+def _bind(pd: ModuleType) -> None:
+    global paddle, F
+    paddle, F = pd, pd.nn.functional
+
+
+def shrink(x: Any, k: int, gains: Sequence[float]) -> Any:
+    """Bilinear downscale by ``k`` (a power of two >= 2), half-pixel centres (torch's
+    ``align_corners=False``): each output is the mean of the 2x2 middle pixels of its
+    ``k x k`` cell. Done as a depthwise strided convolution (``F.interpolate`` cannot be
+    run by Paddle 3.3's oneDNN executor once exported); channel ``c`` is multiplied by
+    ``gains[c]``."""
+    kernel = np.zeros((len(gains), 1, k, k), np.float32)
+    kernel[:, 0, k // 2 - 1 : k // 2 + 1, k // 2 - 1 : k // 2 + 1] = 0.25
+    kernel *= np.asarray(gains, np.float32).reshape(-1, 1, 1, 1)
+    return F.conv2d(x, paddle.to_tensor(kernel), stride=k, groups=len(gains))
+
+
+def grow(x: Any, k: int, gains: Sequence[float]) -> Any:
+    """Bilinear upscale by ``k``, half-pixel centres, edges clamped (torch's
+    ``align_corners=False``): output ``k*i + j`` samples input ``i + (j + 0.5)/k - 0.5``.
+    Done as a depthwise transposed convolution with the separable triangle kernel over the
+    edge-replicated input, then cropped; channel ``c`` is multiplied by ``gains[c]``."""
+    x = paddle.concat([x[:, :, :1], x, x[:, :, -1:]], axis=2)
+    x = paddle.concat([x[:, :, :, :1], x, x[:, :, :, -1:]], axis=3)
+    tent = 1.0 - np.abs(np.arange(2 * k) - (k - 0.5)) / k
+    kernel = np.outer(tent, tent)[None, None].astype(np.float32) * np.asarray(gains, np.float32).reshape(-1, 1, 1, 1)
+    y = F.conv2d_transpose(x, paddle.to_tensor(kernel), stride=k, groups=len(gains))
+    c = 3 * k // 2
+    return y[:, :, c:-c, c:-c]
+
+
+def resize(x: Any, factor: float, gain: float = 1.0) -> Any:
+    """Bilinear resize by a power of two (``F.interpolate(mode="bilinear",
+    align_corners=False)``) times ``gain``. Sides must be multiples of the factor."""
+    gains = [gain] * int(x.shape[1])
+    if factor >= 1:
+        return grow(x, int(factor), gains)
+    return shrink(x, int(round(1 / factor)), gains)
+
+
+def warp(img: Any, flow: Any) -> Any:
+    """Backward warp: sample ``img`` at each pixel moved by ``flow`` (pixels), bilinear,
+    border clamped, pixel centres at the corners of the [-1, 1] grid (align_corners)."""
+    size = paddle.shape(img)
+    height, width = size[2], size[3]
+    xs = paddle.linspace(-1.0, 1.0, width, dtype="float32").reshape([1, 1, -1])
+    ys = paddle.linspace(-1.0, 1.0, height, dtype="float32").reshape([1, -1, 1])
+    half_w = (paddle.cast(width, "float32") - 1.0) / 2.0
+    half_h = (paddle.cast(height, "float32") - 1.0) / 2.0
+    gx = xs + flow[:, 0] / half_w
+    gy = ys + flow[:, 1] / half_h
+    grid = paddle.stack([gx, gy], axis=-1)
+    return F.grid_sample(img, grid, mode="bilinear", padding_mode="border", align_corners=True)
+
+
+def swap(flow: Any) -> Any:
+    return paddle.concat([flow[:, 2:4], flow[:, 0:2]], axis=1)
+
+
+def build_network(pd: ModuleType, scale: float) -> Any:
     """IFNet HDv3 as a ``paddle.nn.Layer`` taking ``(N, 6, H, W)`` float (two RGB frames in
     [0, 1]) and returning the midpoint ``(N, 3, H, W)``. H and W must be multiples of
     :func:`pad_multiple`. Parameter names match :func:`expected_shapes`."""
-    nn = paddle.nn
-    F = paddle.nn.functional
+    _bind(pd)
+    nn = pd.nn
 
     class PReLU(nn.Layer):  # type: ignore[misc, name-defined]
         """Channel-wise PReLU whose parameter is called ``weight``, as in the checkpoint."""
@@ -264,38 +330,6 @@ def build_network(paddle: ModuleType, scale: float) -> Any:
 
     def conv(cin: int, cout: int, stride: int = 1) -> Any:
         return nn.Sequential(nn.Conv2D(cin, cout, 3, stride, 1), PReLU(cout))
-
-    def shrink(x: Any, k: int, gains: Sequence[float]) -> Any:
-        """Bilinear downscale by ``k`` (a power of two >= 2), half-pixel centres (torch's
-        ``align_corners=False``): each output is the mean of the 2x2 middle pixels of its
-        ``k x k`` cell. Done as a depthwise strided convolution (``F.interpolate`` cannot be
-        run by Paddle 3.3's oneDNN executor once exported); channel ``c`` is multiplied by
-        ``gains[c]``."""
-        kernel = np.zeros((len(gains), 1, k, k), np.float32)
-        kernel[:, 0, k // 2 - 1 : k // 2 + 1, k // 2 - 1 : k // 2 + 1] = 0.25
-        kernel *= np.asarray(gains, np.float32).reshape(-1, 1, 1, 1)
-        return F.conv2d(x, paddle.to_tensor(kernel), stride=k, groups=len(gains))
-
-    def grow(x: Any, k: int, gains: Sequence[float]) -> Any:
-        """Bilinear upscale by ``k``, half-pixel centres, edges clamped (torch's
-        ``align_corners=False``): output ``k*i + j`` samples input ``i + (j + 0.5)/k - 0.5``.
-        Done as a depthwise transposed convolution with the separable triangle kernel over the
-        edge-replicated input, then cropped; channel ``c`` is multiplied by ``gains[c]``."""
-        x = paddle.concat([x[:, :, :1], x, x[:, :, -1:]], axis=2)
-        x = paddle.concat([x[:, :, :, :1], x, x[:, :, :, -1:]], axis=3)
-        tent = 1.0 - np.abs(np.arange(2 * k) - (k - 0.5)) / k
-        kernel = np.outer(tent, tent)[None, None].astype(np.float32) * np.asarray(gains, np.float32).reshape(-1, 1, 1, 1)
-        y = F.conv2d_transpose(x, paddle.to_tensor(kernel), stride=k, groups=len(gains))
-        c = 3 * k // 2
-        return y[:, :, c:-c, c:-c]
-
-    def resize(x: Any, factor: float, gain: float = 1.0) -> Any:
-        """Bilinear resize by a power of two (``F.interpolate(mode="bilinear",
-        align_corners=False)``) times ``gain``. Sides must be multiples of the factor."""
-        gains = [gain] * int(x.shape[1])
-        if factor >= 1:
-            return grow(x, int(factor), gains)
-        return shrink(x, int(round(1 / factor)), gains)
 
     class IFBlock(nn.Layer):  # type: ignore[misc, name-defined]
         """From the block's input (frames, mask, flow so far) at its working size, predicts a
@@ -323,23 +357,6 @@ def build_network(paddle: ModuleType, scale: float) -> Any:
             feat = self.convblock2(feat) + feat
             feat = self.convblock3(feat) + feat
             return self.conv1(feat), self.conv2(feat)
-
-    def warp(img: Any, flow: Any) -> Any:
-        """Backward warp: sample ``img`` at each pixel moved by ``flow`` (pixels), bilinear,
-        border clamped, pixel centres at the corners of the [-1, 1] grid (align_corners)."""
-        size = paddle.shape(img)
-        height, width = size[2], size[3]
-        xs = paddle.linspace(-1.0, 1.0, width, dtype="float32").reshape([1, 1, -1])
-        ys = paddle.linspace(-1.0, 1.0, height, dtype="float32").reshape([1, -1, 1])
-        half_w = (paddle.cast(width, "float32") - 1.0) / 2.0
-        half_h = (paddle.cast(height, "float32") - 1.0) / 2.0
-        gx = xs + flow[:, 0] / half_w
-        gy = ys + flow[:, 1] / half_h
-        grid = paddle.stack([gx, gy], axis=-1)
-        return F.grid_sample(img, grid, mode="bilinear", padding_mode="border", align_corners=True)
-
-    def swap(flow: Any) -> Any:
-        return paddle.concat([flow[:, 2:4], flow[:, 0:2]], axis=1)
 
     class IFNet(nn.Layer):  # type: ignore[misc, name-defined]
         """The reference's IFNet (HDv3) at inference. Two rewrites that change no value
