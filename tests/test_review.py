@@ -175,3 +175,16 @@ def test_inspect_gap_outside_the_input(bikes, tmp_path):
     proc = run_cli(str(bikes), "-o", str(tmp_path / "o.mp4"), "--inspect", "249")
     assert proc.returncode == 2 and "--inspect 249" in proc.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_dedupe_with_rife(twos_clip):
+    """Interpolating through held frames asks for quarter times at --factor 2: RIFE makes them
+    by deeper bisection."""
+    pytest.importorskip("paddle")
+    proc = run_cli(str(twos_clip), "--dedupe", "--mode", "fps", "--factor", "2", "-f", "rawvideo",
+                   "--trim", "0:16", "--model", "rife")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    out = np.frombuffer(proc.stdout, np.uint8).reshape(-1, 120, 160, 3)
+    assert len(out) == 32
+    body = out[:28]
+    assert not any(np.array_equal(body[i], body[i + 1]) for i in range(len(body) - 1))

