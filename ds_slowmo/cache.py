@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Iterator
 
-__all__ = ["home", "atomic_writer", "sha256_file"]
+__all__ = ["home", "atomic_writer", "sha256_file", "temp_beside"]
 
 
 def home() -> Path:
@@ -39,6 +39,13 @@ def atomic_writer(path: Path) -> Iterator[IO[bytes]]:
         except FileNotFoundError:
             pass
         raise
+
+
+def temp_beside(path: str) -> str:
+    """Where a file is written before it is renamed to ``path``: hidden, beside it, named for this
+    process, keeping the extension (ffmpeg picks the container from it)."""
+    head, tail = os.path.split(os.path.abspath(path))
+    return os.path.join(head, f".{tail}.part-{os.getpid()}{os.path.splitext(tail)[1]}")
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:

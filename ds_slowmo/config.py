@@ -131,6 +131,11 @@ class Config:
         return self.output == "-"
 
     @property
+    def inspect_path(self) -> str:
+        """Where ``--inspect`` writes its contact sheet."""
+        return self.inspect_output or f"inspect-gap{self.inspect}.png"
+
+    @property
     def input_is_batch(self) -> bool:
         """A folder, or a glob pattern that is not itself a file."""
         if self.input_is_pipe:

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Optional
 
 from . import ffmpeg as ff
-from .cache import atomic_writer
+from .cache import atomic_writer, temp_beside
 from .chunks import Chunk, chunk_plan
 from .config import Config
 from .errors import FFmpegError, SlowmoError, UsageError
@@ -234,7 +234,7 @@ def work_folder(output: str) -> Path:
 
 def run_chunked(cfg: Config, executor: Optional[Any] = None) -> Any:
     """Run ``cfg`` in chunks; returns the :class:`~ds_slowmo.pipeline.RunStats` of the whole."""
-    from .pipeline import RunStats, _check_output_target, _model_options, _plan, _temp_name, audio_args
+    from .pipeline import RunStats, _check_output_target, _model_options, _plan, audio_args
 
     t0 = time.perf_counter()
     if cfg.input_is_pipe or cfg.output_is_pipe:
@@ -291,7 +291,7 @@ def run_chunked(cfg: Config, executor: Optional[Any] = None) -> Any:
     # join without re-encoding; the audio of the whole timeline, once
     listing = folder / "concat.txt"
     listing.write_text("".join(f"file '{_concat_escape(str(files[c.index]))}'\n" for c in chunks))
-    temp = _temp_name(cfg.output)
+    temp = temp_beside(cfg.output)
     audio = audio_args(cfg, plan, info.n_frames, info.has_audio)
     argv = [exe, "-hide_banner", "-nostdin", "-nostats", "-v", "warning", "-f", "concat", "-safe", "0", "-i", str(listing)]
     if audio:

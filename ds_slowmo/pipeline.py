@@ -23,6 +23,7 @@ import numpy as np
 
 from . import ffmpeg as ff
 from .audio import audio_filter_graph
+from .cache import temp_beside
 from .chunks import Chunk
 from .config import Config
 from .errors import FFmpegError, InputError, OutputClosed, SlowmoError, UsageError, ffmpeg_said
@@ -115,7 +116,7 @@ def slowmo_frames(
     ``rate``. Range ends are checked once the source is exhausted. ``scene_threshold=None``
     turns cut detection off; ``dedupe`` is a duplicate threshold (e.g. 3.0) or ``None``.
     """
-    fr = Fraction(rate) if not isinstance(rate, str) else Fraction(rate)
+    fr = Fraction(rate)
     spans = tuple(parse_span(r) for r in ranges)
     trim_span = parse_span(trim, "--trim") if trim else None
     plan = build_plan(mode=mode, factor=factor, rate=fr, n_frames=None, ranges=spans, trim=trim_span)
@@ -321,19 +322,13 @@ def encoder_argv(
 # A whole run
 
 
-def _temp_name(output: str) -> str:
-    head, tail = os.path.split(os.path.abspath(output))
-    ext = os.path.splitext(tail)[1]
-    return os.path.join(head, f".{tail}.part-{os.getpid()}{ext}")
-
-
 def _check_output_target(cfg: Config) -> None:
     """Every file this run will write must be new (or ``-y``) in an existing, writable folder."""
     targets = [("output", cfg.output)] if not cfg.output_is_pipe else []
     if cfg.compare:
         targets.append(("--compare", cfg.compare))
     if cfg.inspect is not None:
-        targets.append(("--inspect", cfg.inspect_output or f"inspect-gap{cfg.inspect}.png"))
+        targets.append(("--inspect", cfg.inspect_path))
     for what, path in targets:
         out = os.path.abspath(path)
         if os.path.exists(out) and not cfg.overwrite:
@@ -380,7 +375,7 @@ class _Compare:
                  stack: ExitStack, stop: threading.Event, stats: RunStats) -> None:  # fmt: skip
         assert cfg.compare is not None
         self.cfg, self.plan = cfg, plan
-        self.temp = _temp_name(cfg.compare)
+        self.temp = temp_beside(cfg.compare)
         w2, h = 2 * info.width, info.height
         self.decoder = stack.enter_context(ff.FFmpegProcess(
             decoder_argv(exe, cfg.input, limit=plan.trim_stop, pipe=False), role="compare decoder",
@@ -459,7 +454,7 @@ def _inspect_window(cfg: Config, plan: Plan, n_frames: Optional[int]) -> Optiona
 def _write_inspect(exe: str, cfg: Config, plan: Plan, frames: list[np.ndarray], stats: RunStats) -> str:
     g = cfg.inspect
     assert g is not None
-    path = cfg.inspect_output or f"inspect-gap{g}.png"
+    path = cfg.inspect_path
     if len(frames) < 2:
         raise UsageError(f"--inspect {g}: the input ended before gap {g}")
     sheet, tile_w = contact_sheet(frames)
@@ -500,7 +495,7 @@ def run(
     reader: Optional[_Reader] = None
     writer: Optional[_Writer] = None
     compare: Optional[_Compare] = None
-    temp = None if cfg.output_is_pipe else _temp_name(cfg.output)
+    temp = None if cfg.output_is_pipe else temp_beside(cfg.output)
     finished = False
     with ExitStack() as stack:
         try:

@@ -22,6 +22,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from .cache import temp_beside
 from .errors import FFmpegError
 
 __all__ = ["find_font", "label_filter", "side_by_side", "contact_sheet", "write_png"]
@@ -90,10 +91,9 @@ def contact_sheet(frames: Sequence[np.ndarray], tile_width: int = 320) -> tuple[
 def write_png(exe: str, image: np.ndarray, path: str, vf: Optional[str] = None) -> None:
     """Write one RGB image as PNG through ffmpeg (atomically: temporary name, then rename)."""
     h, w, _ = image.shape
-    head, tail = os.path.split(os.path.abspath(path))
-    temp = os.path.join(head, f".{tail}.part-{os.getpid()}.png")
+    temp = temp_beside(path)
     argv = [exe, "-hide_banner", "-nostdin", "-v", "error", "-f", "rawvideo", "-pix_fmt", "rgb24",
-            "-s", f"{w}x{h}", "-i", "pipe:0"] + (["-vf", vf] if vf else []) + ["-frames:v", "1", "-y", temp]  # fmt: skip
+            "-s", f"{w}x{h}", "-i", "pipe:0"] + (["-vf", vf] if vf else []) + ["-frames:v", "1", "-c:v", "png", "-f", "image2", "-update", "1", "-y", temp]  # fmt: skip
     try:
         proc = subprocess.run(argv, input=np.ascontiguousarray(image).tobytes(), capture_output=True)
         if proc.returncode != 0:
