@@ -357,7 +357,7 @@ def run_folder(cfg: Config, executor: Optional[Any] = None, on_result: Optional[
         if dst.exists() and not cfg.overwrite:
             result.failed.append((src, f"output {dst} already exists; pass -y to overwrite it"))
             continue
-        jobs.append(Job(replace(cfg, input=src, output=str(dst), jobs=1), str(dst)))
+        jobs.append(Job(replace(cfg, input=src, output=str(dst), jobs=1, ray=None), str(dst)))
     executor = executor or make_executor(cfg)
     for job, res in executor.run(jobs):
         if res["ok"]:
