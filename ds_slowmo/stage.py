@@ -28,6 +28,7 @@ import numpy as np
 from .analysis import CUT_THRESHOLD, Thumb, is_cut, is_duplicate, thumbnail
 from .errors import InputError, ModelError
 from .models import Interpolator
+from .plan import Plan
 
 __all__ = ["StageStats", "interpolate_frames"]
 
@@ -74,7 +75,7 @@ class _Group:
 
 def interpolate_frames(
     source: Iterable[np.ndarray],
-    plan: Any,
+    plan: Plan,
     model: Interpolator,
     *,
     batch_size: int = 1,
