@@ -17,7 +17,7 @@ from typing import Optional, Sequence
 
 from .plan import Plan
 
-__all__ = ["Chunk", "chunk_plan", "boundaries"]
+__all__ = ["Chunk", "chunk_plan", "boundaries", "seek_seconds"]
 
 
 @dataclass(frozen=True)
@@ -35,12 +35,17 @@ class Chunk:
         return self.stop - self.start + (0 if self.last else 1)
 
     def seek_seconds(self, rate: Fraction) -> Optional[Fraction]:
-        """Where its decoder seeks: half a frame before ``start`` (None: from the beginning).
-        ffmpeg's input seek decodes from the keyframe before and drops frames earlier than
-        this, so the first frame out is exactly ``start``."""
-        if self.start == 0:
-            return None
-        return (Fraction(self.start) - Fraction(1, 2)) / rate
+        """Where its decoder seeks (see :func:`seek_seconds`)."""
+        return seek_seconds(self.start, rate)
+
+
+def seek_seconds(start: int, rate: Fraction) -> Optional[Fraction]:
+    """Where a decoder seeks to start at frame ``start``: half a frame before it (None: from
+    the beginning). ffmpeg's input seek decodes from the keyframe before and drops frames
+    earlier than this, so the first frame out is exactly ``start``."""
+    if start == 0:
+        return None
+    return (Fraction(start) - Fraction(1, 2)) / rate
 
 
 def boundaries(first: int, end: int, keyframes: Sequence[int], target: int) -> list[int]:

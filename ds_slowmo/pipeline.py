@@ -24,7 +24,7 @@ import numpy as np
 from . import ffmpeg as ff
 from .audio import audio_filter_graph
 from .cache import temp_beside
-from .chunks import Chunk
+from .chunks import Chunk, seek_seconds
 from .config import Config
 from .errors import FFmpegError, InputError, OutputClosed, SlowmoError, UsageError, ffmpeg_said
 from .analysis import CUT_THRESHOLD
@@ -504,8 +504,15 @@ def run(
                 plan = _plan(cfg, info)
                 window = _inspect_window(cfg, plan, info.n_frames)
                 model = model or load_model(cfg.model, _model_options(cfg))
-            limit = chunk.decode_count if chunk else (plan.trim_stop if plan else None)
-            seek = chunk.seek_seconds(plan.in_rate) if chunk and plan else None
+            # a file decoder starts where it is needed: a chunk's first frame, or the trim's
+            first = chunk.start if chunk else (plan.trim_start if plan else 0)
+            if chunk:
+                limit: Optional[int] = chunk.decode_count
+            elif plan is not None and plan.trim_stop is not None:
+                limit = plan.trim_stop - first
+            else:
+                limit = None
+            seek = seek_seconds(first, plan.in_rate) if plan is not None else None
             decoder = stack.enter_context(ff.FFmpegProcess(
                 decoder_argv(exe, cfg.input, limit=limit, pipe=cfg.input_is_pipe, seek=seek),
                 role="decoder", stdin=(stdin if stdin is not None else sys.stdin.fileno()) if cfg.input_is_pipe else subprocess.DEVNULL,
@@ -514,6 +521,7 @@ def run(
             if info is None:
                 info = _pipe_info(cfg, decoder)
                 plan = _plan(cfg, info)
+                limit = plan.trim_stop  # a pipe can't seek: read from its start, stop at the trim's end
                 window = _inspect_window(cfg, plan, None)
                 model = model or load_model(cfg.model, _model_options(cfg))
             assert plan is not None and model is not None
@@ -543,7 +551,7 @@ def run(
                 _queue_items(q_in, stats), plan, model, batch_size=cfg.batch_size, stats=stats,
                 scene_threshold=cfg.scene_threshold if cfg.scene_detect else None,
                 dedupe=cfg.dedupe_threshold if cfg.dedupe else None,
-                first_index=chunk.start if chunk else 0,
+                first_index=first,
                 stop_before=chunk.stop if chunk and not chunk.last else None,
             )  # fmt: skip
             inspected: list[np.ndarray] = []
@@ -577,9 +585,15 @@ def run(
                     )
                 expected = chunk.out_count
             else:
+                n_in = first + n_read  # source frames up to where decoding stopped
+                if first and not reader.hit_limit and info.n_frames is not None and n_in != info.n_frames:
+                    raise InputError(
+                        f"seeking to frame {first} of {cfg.input} was not frame-exact ({n_read} frames "
+                        f"after it, expected {info.n_frames - first}); please report this file"
+                    )
                 if not reader.hit_limit:
-                    check_length(plan, cfg.ranges, cfg.trim, n_read)
-                expected = plan.output_count(n_read)
+                    check_length(plan, cfg.ranges, cfg.trim, n_in)
+                expected = plan.output_count(n_in)
             if stats.frames_out != expected:
                 raise SlowmoError(
                     f"internal error: wrote {stats.frames_out} frames, the plan says {expected}; please report this"

@@ -82,6 +82,22 @@ def test_pipe_in_pipe_out_keeps_pixel_format(clip50):
     assert probe_video(proc.stdout, "yuv4mpegpipe")["frames"] == 99
 
 
+def test_pipe_with_trim_stops_early_and_matches_file_mode(clip50):
+    """A pipe is read from its start and left at the trim's end; a file seeks to the trim's
+    start. Both give the same frames."""
+    args = ["-f", "rawvideo", "--factor", "3", "--trim", "17:29", "--range", "20:25"]
+    piped = run_cli(*args, stdin=y4m_of(clip50, "yuv444p"))
+    assert piped.returncode == 0, piped.stderr
+    from_file = run_cli(str(clip50), *args)
+    assert from_file.returncode == 0, from_file.stderr
+    n = len(from_file.stdout) // (160 * 120 * 3)
+    assert n == 12 + 5 * 2
+    src = decode_frames(clip50)
+    out = np.frombuffer(from_file.stdout, np.uint8).reshape(-1, 120, 160, 3)
+    assert np.array_equal(out[0], src[17]) and np.array_equal(out[-1], src[28])
+    assert len(piped.stdout) == len(from_file.stdout)
+
+
 def test_pipe_other_container_formats(clip50, tmp_path):
     nut = subprocess.run([find_ffmpeg(), "-v", "error", "-i", str(clip50), "-an", "-c:v", "ffv1", "-f", "nut", "pipe:1"],
                          stdout=subprocess.PIPE, check=True).stdout  # fmt: skip
