@@ -42,8 +42,9 @@ _LOSSY_CONTAINERS = (".mp4", ".m4v", ".mov", ".mkv")
 
 
 @dataclass
-class RunStats:
-    """What a run did, and where its time went (seconds)."""
+class RunStats(StageStats):
+    """What a run did, and where its time went (seconds). The model stage's own counts and
+    times come from :class:`~ds_slowmo.stage.StageStats`."""
 
     input: str = ""
     output: str = ""
@@ -52,20 +53,13 @@ class RunStats:
     height: int = 0
     in_rate: Fraction = Fraction(0)
     out_rate: Fraction = Fraction(0)
-    frames_in: int = 0
     frames_out: int = 0
-    interpolated: int = 0
-    batches: int = 0
     wall_s: float = 0.0
-    model_s: float = 0.0  # inside model.interpolate
     input_wait_s: float = 0.0  # model stage waiting for decoded frames
     output_wait_s: float = 0.0  # model stage blocked because the encoder is behind
     decode_s: float = 0.0  # reader thread: waiting on the decoder's pipe
     encode_s: float = 0.0  # writer thread: waiting on the encoder's pipe
     setup_s: float = 0.0  # probe + model load + process start
-    cuts: list[tuple[int, int]] = field(default_factory=list)  # scene cuts (left, right frame)
-    cut_frames: int = 0  # in-betweens copied, not mixed, because of a cut
-    duplicates: int = 0  # source frames taken as repeats (--dedupe)
     inspect_path: Optional[str] = None
     plan: Optional[Plan] = field(default=None, repr=False)
 
@@ -295,13 +289,17 @@ def audio_args(cfg: Config, plan: Plan, n_frames: int, has_audio: bool) -> list[
     return ["-filter_complex", graph, "-map", "[aout]"] + codec
 
 
+def _rgb_input_argv(exe: str, width: int, height: int, rate: Fraction) -> list[str]:
+    """An encoder's first input: our raw RGB frames on its stdin, at an exact rate."""
+    return [exe, "-hide_banner", "-nostats", "-v", "warning", "-f", "rawvideo", "-pix_fmt", "rgb24",
+            "-s", f"{width}x{height}", "-framerate", format_rate(rate), "-i", "pipe:0"]  # fmt: skip
+
+
 def encoder_argv(
     exe: str, cfg: Config, *, width: int, height: int, rate: Fraction, target: str,
     pix_fmt: str, audio: Sequence[str],
 ) -> list[str]:  # fmt: skip
-    argv = [exe, "-hide_banner", "-nostats", "-v", "warning",
-            "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}",
-            "-framerate", format_rate(rate), "-i", "pipe:0"]  # fmt: skip
+    argv = _rgb_input_argv(exe, width, height, rate)
     if audio:
         argv += ["-vn", "-i", cfg.input]
     argv += ["-map", "0:v:0"] + list(audio)
@@ -372,7 +370,7 @@ class _Compare:
     """``--compare``: a second decoder of the input, and an encoder of ``[original | result]``."""
 
     def __init__(self, exe: str, cfg: Config, plan: Plan, info: ff.VideoInfo, model_name: str,
-                 stack: ExitStack, stop: threading.Event, stats: RunStats) -> None:  # fmt: skip
+                 stack: ExitStack, stop: threading.Event) -> None:  # fmt: skip
         assert cfg.compare is not None
         self.cfg, self.plan = cfg, plan
         self.temp = temp_beside(cfg.compare)
@@ -383,8 +381,7 @@ class _Compare:
         speed = f"x{cfg.factor} {'slow motion' if cfg.mode == 'slowmo' else 'frame rate'}"
         labels = label_filter([("original", 0), (f"ds-slowmo {model_name} {speed}", info.width)], h)
         ext = os.path.splitext(cfg.compare)[1].lower()
-        argv = [exe, "-hide_banner", "-nostats", "-v", "warning", "-f", "rawvideo", "-pix_fmt", "rgb24",
-                "-s", f"{w2}x{h}", "-framerate", format_rate(plan.out_rate), "-i", "pipe:0"]  # fmt: skip
+        argv = _rgb_input_argv(exe, w2, h, plan.out_rate)
         argv += (["-vf", labels] if labels else []) + _video_codec_args(cfg, ext, w2, h) + ["-y", self.temp]
         self.encoder = stack.enter_context(ff.FFmpegProcess(argv, role="compare encoder", stdin=subprocess.PIPE))
         self.q_orig: "queue.Queue[Any]" = queue.Queue(maxsize=cfg.queue_size)
@@ -537,7 +534,7 @@ def run(
             ))  # fmt: skip
             prepare(model, info.height, info.width)
             if cfg.compare is not None:
-                compare = _Compare(exe, cfg, plan, info, model.name, stack, stop, stats)
+                compare = _Compare(exe, cfg, plan, info, model.name, stack, stop)
             total = chunk.out_count if chunk else (plan.output_count(n_known) if n_known else None)
             show = cfg.progress if cfg.progress is not None else sys.stderr.isatty()
             progress = Progress(total) if show else None

@@ -21,7 +21,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Iterable, Iterator, Optional, Union
+from typing import Iterable, Iterator, Optional, Union
 
 import numpy as np
 
@@ -79,7 +79,7 @@ def interpolate_frames(
     model: Interpolator,
     *,
     batch_size: int = 1,
-    stats: Optional[Any] = None,
+    stats: Optional[StageStats] = None,
     scene_threshold: Optional[float] = CUT_THRESHOLD,
     dedupe: Optional[float] = None,
     first_index: int = 0,
@@ -88,7 +88,7 @@ def interpolate_frames(
     """Yield the output frames of ``plan`` for ``source`` (``(H, W, 3)`` uint8 RGB frames).
 
     ``scene_threshold=None`` turns cut detection off; ``dedupe`` is the duplicate threshold,
-    ``None`` for off. ``stats`` (a :class:`StageStats` or anything with its fields) is updated.
+    ``None`` for off. ``stats`` (a :class:`StageStats`, or the run's ``RunStats``) is updated.
     Frames after the trim end are not read.
 
     A chunk of a longer run: ``first_index`` is the source number of the first frame of
