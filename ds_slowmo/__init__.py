@@ -7,7 +7,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+import os
+from typing import Any
 
 from .config import Config
 from .errors import (
@@ -38,23 +39,11 @@ __all__ = [
 ]
 
 
-def slowmo(
-    src: str,
-    dst: str,
-    *,
-    ranges: Sequence[str] = (),
-    trim: Optional[str] = None,
-    slow_rate: Optional[str] = None,
-    input_rate: Optional[str] = None,
-    encoder_args: Optional[str] = None,
-    **options: Any,
-) -> RunStats:
-    """Run one job, file or pipe (``"-"``), with the CLI's options as keywords
-    (``factor=4, mode="fps", model="rife", overwrite=True, audio="mute", ...``)."""
+def slowmo(src: "str | os.PathLike[str]", dst: "str | os.PathLike[str]", **options: Any) -> RunStats:
+    """Run one job, file or pipe (``"-"``), with the command line's options as keywords and the
+    same defaults (``factor=4, ranges=["4.8s:6.0s"], mode="fps", model="blend", overwrite=True,
+    audio="mute", ...``). Values may be written as on the command line (``crf="20"``,
+    ``ranges="10:20"``); a wrong one raises :class:`UsageError` naming the option."""
     from .pipeline import run
 
-    cfg = Config.from_strings(
-        input=src, output=dst, ranges=tuple(ranges), trim=trim, slow_rate=slow_rate,
-        input_rate=input_rate, encoder_args=encoder_args, **options,
-    )  # fmt: skip
-    return run(cfg)
+    return run(Config.from_strings(input=src, output=dst, **options))

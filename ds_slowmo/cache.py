@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
-import tempfile
+import re
+import shutil
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO, Any, Iterator, Optional
 
-__all__ = ["home", "atomic_writer", "sha256_file", "temp_beside"]
+__all__ = ["home", "Manifest", "atomic_path", "atomic_sequence", "is_sequence", "atomic_writer", "sha256_file", "temp_beside", "unlink_quietly"]
 
 
 def home() -> Path:
@@ -23,22 +25,57 @@ def home() -> Path:
 
 
 @contextmanager
-def atomic_writer(path: Path) -> Iterator[IO[bytes]]:
-    """Write ``path`` through a temporary file beside it, renamed into place only on success."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+def atomic_path(path: "str | Path") -> Iterator[str]:
+    """The one way a file is made: written (by us or by ffmpeg) at a temporary name beside
+    ``path``, renamed into place when the block ends well, removed when it does not."""
+    temp = temp_beside(str(path))
     try:
-        with os.fdopen(fd, "wb") as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
+        yield temp
+        os.replace(temp, path)
+    finally:
+        unlink_quietly(temp)
+
+
+SEQUENCE_RE = re.compile(r"%0?\d*d")
+
+
+def is_sequence(path: str) -> bool:
+    """An image-sequence pattern such as ``frames_%03d.png``."""
+    return bool(SEQUENCE_RE.search(os.path.basename(path)))
+
+
+@contextmanager
+def atomic_sequence(pattern: str) -> Iterator[str]:
+    """:func:`atomic_path` for an image sequence: the files are written in a hidden folder beside
+    them and moved into place together when the block ends well; the folder always goes."""
+    head, tail = os.path.split(os.path.abspath(pattern))
+    folder = os.path.join(head, f".{SEQUENCE_RE.sub('N', tail)}.part-{os.getpid()}")
+    os.makedirs(folder, exist_ok=True)
+    try:
+        yield os.path.join(folder, tail)
+        for name in sorted(os.listdir(folder)):
+            os.replace(os.path.join(folder, name), os.path.join(head, name))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
+def atomic_writer(path: Path) -> Iterator[IO[bytes]]:
+    """Write ``path`` through a file handle, atomically (see :func:`atomic_path`)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as temp, open(temp, "wb") as fh:
+        yield fh
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def unlink_quietly(path: "str | Path | None") -> None:
+    """Remove a file if it is there."""
+    if path is not None:
         try:
-            os.unlink(tmp)
+            os.unlink(path)
         except FileNotFoundError:
             pass
-        raise
 
 
 def temp_beside(path: str) -> str:
@@ -54,3 +91,47 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
         while block := fh.read(chunk):
             h.update(block)
     return h.hexdigest()
+
+
+class Manifest:
+    """A JSON record of files in one folder with their sha256 and a few facts about each, plus
+    ``meta`` that must match for the record to count (what the files were made from). Used for
+    finished chunks, converted weights and exported models: a file counts only while it is
+    there and its checksum still matches."""
+
+    VERSION = 1
+
+    def __init__(self, path: Path, meta: dict[str, Any], files: Optional[dict[str, dict[str, Any]]] = None) -> None:
+        self.path, self.meta = path, meta
+        self.files: dict[str, dict[str, Any]] = files or {}
+
+    @classmethod
+    def open(cls, path: Path, meta: dict[str, Any]) -> "Manifest":
+        """The manifest at ``path`` if it was written for the same ``meta``; else an empty one
+        (a missing, unreadable or stale manifest starts afresh)."""
+        try:
+            data = json.loads(path.read_text())
+            if data.get("version") == cls.VERSION and data.get("meta") == meta and isinstance(data.get("files"), dict):
+                return cls(path, meta, dict(data["files"]))
+        except (OSError, ValueError, AttributeError):
+            pass
+        return cls(path, meta)
+
+    def verified(self, name: str, **facts: Any) -> Optional[dict[str, Any]]:
+        """The record of ``name`` if the file is there, its checksum matches and the given
+        facts agree; else None."""
+        rec = self.files.get(name)
+        file = self.path.parent / name
+        if rec is None or any(rec.get(k) != v for k, v in facts.items()) or not file.is_file():
+            return None
+        return rec if sha256_file(file) == rec.get("sha256") else None
+
+    def record(self, name: str, **facts: Any) -> None:
+        """Note ``name`` (its checksum now) with ``facts``, and save."""
+        self.files[name] = {**facts, "sha256": sha256_file(self.path.parent / name)}
+        self.save()
+
+    def save(self) -> None:
+        data = {"version": self.VERSION, "meta": self.meta, "files": self.files}
+        with atomic_writer(self.path) as fh:
+            fh.write(json.dumps(data, indent=1, sort_keys=True).encode())

@@ -12,13 +12,13 @@ import os
 import signal
 import sys
 from types import FrameType
-from typing import NoReturn, Optional, Sequence
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, NoReturn, Optional, Sequence
 
 from . import __version__
-from .analysis import CUT_THRESHOLD, DUP_THRESHOLD
 from .config import Config
 from .errors import OutputClosed, SlowmoError, UsageError
-from .models import DEFAULT_MODEL, MODELS
+from .options import BY_FIELD, GROUPS, OPTIONS, Option
 
 __all__ = ["main", "build_parser"]
 
@@ -49,136 +49,91 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see {PROG} --help)")
 
 
-def _int(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+def _argparse_type(convert: Callable[[str], Any]) -> Callable[[str], Any]:
+    def parse(text: str) -> Any:
+        try:
+            return convert(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return parse
+
+
+def _add(target: Any, opt: Option) -> None:
+    kwargs: dict[str, Any] = {"help": opt.help, "default": argparse.SUPPRESS}
+    if opt.action == "bool":
+        kwargs["action"] = argparse.BooleanOptionalAction
+    elif opt.action is not None:
+        kwargs["action"] = opt.action
+    else:
+        if opt.convert is not None:
+            kwargs["type"] = _argparse_type(opt.convert)
+        if opt.choices is not None:
+            kwargs["choices"] = opt.choices
+    if opt.metavar is not None:
+        kwargs["metavar"] = opt.metavar
+    if opt.nargs is not None:
+        kwargs["nargs"] = opt.nargs
+    if opt.const is not None:
+        kwargs["const"] = opt.const
+    if opt.flags[0].startswith("-"):
+        kwargs["dest"] = opt.field
+    target.add_argument(*opt.flags, **kwargs)
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The parser, generated from the option table. Only the options given on the command
+    line end up in the namespace; every default is the table's, applied by :class:`Config`."""
     p = _Parser(
         prog=PROG,
         description="Streaming slow motion and frame interpolation: make chosen moments slow "
         "motion, or raise the frame rate, with a deep interpolation model.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
+        argument_default=argparse.SUPPRESS,
     )
-    p.add_argument("input", nargs="?", default="-", metavar="INPUT",
-                   help="video file or URL; '-' (default) reads a stream from stdin")
-    p.add_argument("-o", "--output", default="-", metavar="OUTPUT",
-                   help="output file (container from its extension); '-' (default) writes to stdout")
-    p.add_argument("-f", "--format", default=None, metavar="FMT",
-                   help="stream format for stdout: y4m (default), nut, matroska, mpegts, rawvideo")
-    p.add_argument("-y", "--overwrite", action="store_true", help="overwrite an existing OUTPUT")
-
-    g = p.add_argument_group("what to make")
-    speed = g.add_mutually_exclusive_group()
-    speed.add_argument("--factor", type=_int, default=None, metavar="F",
-                       help="frames per input frame interval, an integer >= 2 (default 2)")
-    speed.add_argument("--slow-rate", default=None, metavar="R",
-                       help="the same as a speed: 0.5 = --factor 2, 0.25 = --factor 4")
-    g.add_argument("--mode", choices=("slowmo", "fps"), default="slowmo",
-                   help="slowmo: same rate, slowed ranges last F times longer (default); "
-                   "fps: F times the frame rate, same duration")
-    g.add_argument("--range", dest="ranges", action="append", default=[], metavar="A:B",
-                   help="slow only frames A..B (or times); repeatable; default: the whole input")
-    g.add_argument("--trim", default=None, metavar="A:B", help="keep only input frames [A, B) (or times)")
-    g.add_argument("--input-rate", default=None, metavar="RATE",
-                   help="take the input's frame rate as RATE (e.g. 30000/1001) instead of what ffmpeg reports")
-
-    m = p.add_argument_group("model")
-    m.add_argument("--model", choices=sorted(MODELS), default=DEFAULT_MODEL,
-                   help=f"interpolation model (default {DEFAULT_MODEL})")
-    m.add_argument("--weights", default=None, metavar="PATH", help="model weights to use instead of the default")
-    m.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto", help="where the model runs (default auto)")
-    m.add_argument("--scale", type=float, default=1.0, metavar="S",
-                   help="rife: estimate flow at this scale, 1, 0.5 or 0.25 (lower for HD/4K; default 1)")
-    m.add_argument("--batch-size", type=_int, default=1, metavar="N", help="frame pairs per model call (default 1)")
-    m.add_argument("--queue-size", type=_int, default=8, metavar="N",
-                   help="frames buffered between stages; bounds memory (default 8)")
-    m.add_argument("--threads", type=_int, default=None, metavar="N", help="CPU threads for the model (default: all cores)")
-
-    r = p.add_argument_group("what the interpolation may not do, and checking it")
-    r.add_argument("--scene-detect", action=argparse.BooleanOptionalAction, default=True,
-                   help="at a scene cut, copy the nearer frame instead of mixing two shots (default on)")
-    r.add_argument("--scene-threshold", type=float, default=CUT_THRESHOLD, metavar="X",
-                   help=f"how different two frames must be to count as a cut, 0-255 (default {CUT_THRESHOLD:g})")
-    r.add_argument("--dedupe", action="store_true",
-                   help="treat runs of (near-)identical frames as one held frame and interpolate "
-                   "through them; no frame is removed, timing is kept")
-    r.add_argument("--dedupe-threshold", type=float, default=DUP_THRESHOLD, metavar="X",
-                   help=f"largest difference still counted as a duplicate, 0-255 (default {DUP_THRESHOLD:g})")
-    r.add_argument("--compare", default=None, metavar="FILE",
-                   help="also write a side-by-side video: original left, result right (file input)")
-    r.add_argument("--inspect", type=_int, default=None, metavar="GAP",
-                   help="also write a PNG contact sheet of gap GAP (frames GAP, GAP+1 and the in-betweens)")
-    r.add_argument("--inspect-output", default=None, metavar="FILE",
-                   help="where --inspect writes (default inspect-gapGAP.png)")
-    r.add_argument("-v", "--verbose", action="store_true", help="list scene cuts and other details on stderr")
-
-    s = p.add_argument_group("scale-out (file or folder input)")
-    s.add_argument("--jobs", type=_int, default=1, metavar="N",
-                   help="run N chunks of the file (or N files of a folder) at a time in worker processes; "
-                   "a rerun resumes where a failed or interrupted run stopped")
-    s.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
-                   help="run the chunks or files as Ray tasks (on ADDRESS, $RAY_ADDRESS, or a local Ray); "
-                   "pip install 'ds-slowmo[ray]'")
-    s.add_argument("--chunk-seconds", type=float, default=10.0, metavar="S",
-                   help="length of a chunk, cut at the next keyframe (default 10)")
-
-    o = p.add_argument_group("output")
-    o.add_argument("--audio", choices=("stretch", "mute", "drop"), default="stretch",
-                   help="file mode: stretch slowed audio (pitch kept), mute it, or drop the audio track (default stretch)")
-    o.add_argument("--crf", type=_int, default=None, metavar="N", help="x264 quality for .mp4/.mkv/.mov (default 16)")
-    o.add_argument("--encoder-args", default=None, metavar="ARGS",
-                   help="extra ffmpeg output options, e.g. \"-preset slow -tune film\"")
-    o.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                   help="progress on stderr (default: when stderr is a terminal)")
-    o.add_argument("--stats", action="store_true", help="print a summary of the run on stderr at the end")
+    groups = {name: p.add_argument_group(name) for name in GROUPS}
+    exclusive: dict[str, Any] = {}
+    for opt in OPTIONS:
+        target: Any = groups[opt.group]
+        if opt.exclusive is not None:
+            if opt.exclusive not in exclusive:
+                exclusive[opt.exclusive] = target.add_mutually_exclusive_group()
+            target = exclusive[opt.exclusive]
+        _add(target, opt)
     p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     return p
 
 
 def config_from_args(args: argparse.Namespace) -> Config:
-    return Config.from_strings(
-        ranges=args.ranges, trim=args.trim, slow_rate=args.slow_rate, input_rate=args.input_rate,
-        encoder_args=args.encoder_args, input=args.input, output=args.output, format=args.format,
-        factor=args.factor, mode=args.mode, model=args.model, weights=args.weights, device=args.device,
-        batch_size=args.batch_size, queue_size=args.queue_size, scale=args.scale, audio=args.audio,
-        progress=args.progress, overwrite=args.overwrite, crf=args.crf, threads=args.threads,
-        scene_detect=args.scene_detect, scene_threshold=args.scene_threshold, dedupe=args.dedupe,
-        dedupe_threshold=args.dedupe_threshold, compare=args.compare, inspect=args.inspect,
-        inspect_output=args.inspect_output, jobs=args.jobs, ray=args.ray, chunk_seconds=args.chunk_seconds,
-    )  # fmt: skip
+    given = {k: v for k, v in vars(args).items() if not BY_FIELD[k].cli_only}
+    return Config.from_strings(**given)
 
 
-def _on_sigterm(signum: int, frame: Optional[FrameType]) -> None:
-    raise KeyboardInterrupt
+def _cli_flag(args: argparse.Namespace, field: str) -> bool:
+    return bool(getattr(args, field, BY_FIELD[field].default))
+
+
+@contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """While inside, SIGTERM raises KeyboardInterrupt (so every ``finally`` runs and no ffmpeg
+    is orphaned); the previous handler comes back after. The CLI and the workers use it."""
+
+    def handler(signum: int, frame: Optional[FrameType]) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     debug = os.environ.get("DS_SLOWMO_DEBUG", "") not in ("", "0")
-    previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        args = build_parser().parse_args(argv)
-        cfg = config_from_args(args)
-        _log_to_stderr(args.verbose)
-        if cfg.output_is_pipe and sys.stdout.isatty() and cfg.format != "rawvideo":
-            raise UsageError("refusing to write video to a terminal; give -o OUTPUT or pipe stdout into a program")
-        if cfg.input_is_batch:
-            return _run_folder(cfg)
-        if cfg.chunked:
-            from .parallel import run_chunked
-
-            stats = run_chunked(cfg)
-        else:
-            from .pipeline import run
-
-            stats = run(cfg)
-        if args.stats:
-            _print_stats(stats)
-        return 0
+        with sigterm_interrupts():
+            return _main(argv)
     except OutputClosed:
         if debug:
             raise
@@ -193,15 +148,35 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             raise
         sys.stderr.write(f"{PROG}: interrupted\n")
         return 130
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: Optional[Sequence[str]]) -> int:
+    args = build_parser().parse_args(argv)
+    cfg = config_from_args(args)
+    _log_to_stderr(_cli_flag(args, "verbose"))
+    if cfg.output_is_pipe and sys.stdout.isatty() and cfg.format != "rawvideo":
+        raise UsageError("refusing to write video to a terminal; give -o OUTPUT or pipe stdout into a program")
+    if cfg.input_is_batch:
+        return _run_folder(cfg)
+    if cfg.chunked:
+        from .parallel import run_chunked
+
+        stats = run_chunked(cfg)
+    else:
+        from .pipeline import run
+
+        stats = run(cfg)
+    if _cli_flag(args, "stats"):
+        _print_stats(stats)
+    return 0
 
 
 def _run_folder(cfg: Config) -> int:
     from .parallel import run_folder
+    from .worker import TaskResult
 
-    def report(src: str, res: dict) -> None:
-        state = "done" if res["ok"] else f"FAILED: {res['error']}"
+    def report(src: str, res: TaskResult) -> None:
+        state = "done" if res.ok else f"FAILED: {res.error}"
         sys.stderr.write(f"{PROG}: {src}: {state}\n")
 
     result = run_folder(cfg, on_result=report)

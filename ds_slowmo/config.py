@@ -1,4 +1,9 @@
-"""The validated request: a frozen dataclass checked before any work starts."""
+"""The validated request: a frozen dataclass whose defaults come from the option table
+(:mod:`ds_slowmo.options`), checked before any work starts.
+
+:class:`Config` checks values; :func:`check_paths` checks the filesystem (input readable,
+outputs writable and new unless ``-y``, output not the input).
+"""
 
 from __future__ import annotations
 
@@ -6,60 +11,71 @@ import os
 import shlex
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Optional
+from typing import Any, Optional, Union
 
-from .analysis import CUT_THRESHOLD, DUP_THRESHOLD
-from .audio import AUDIO_MODES
-from .errors import UsageError
+from .cache import is_sequence
+from .errors import InputError, UsageError
+from .ffmpeg import is_url
+from .options import BY_FIELD, default
 from .plan import MODES, Span, parse_rate, parse_slow_rate, parse_span
 
-__all__ = ["Config", "DEVICES", "STREAM_FORMATS"]
+__all__ = ["Config", "check_paths", "STREAM_FORMATS"]
 
-DEVICES = ("auto", "cpu", "gpu")
 #: formats for a pipe OUTPUT (stdout); y4m is the default
 STREAM_FORMATS = ("yuv4mpegpipe", "y4m", "nut", "matroska", "mkv", "rawvideo", "mpegts")
 _FORMAT_ALIASES = {"y4m": "yuv4mpegpipe", "mkv": "matroska"}
+_SCALES = ("auto", 1.0, 0.5, 0.25)
 
 
 @dataclass(frozen=True)
 class Config:
-    """Everything one run needs. Build it with keyword arguments; strings for ranges, trim,
-    slow rate and input rate are parsed and checked here, so a bad request fails before any
-    process starts."""
+    """Everything one run needs. Build it with :meth:`from_strings` (the CLI and the API both
+    do): user-written strings are parsed there, so a bad request fails before any process
+    starts. Defaults are the option table's."""
 
-    input: str = "-"
-    output: str = "-"
-    format: Optional[str] = None  # stream format for a pipe output; default y4m
-    factor: int = 2
-    mode: str = "slowmo"
-    ranges: tuple[Span, ...] = ()
-    trim: Optional[Span] = None
-    model: str = "blend"
-    weights: Optional[str] = None
-    device: str = "auto"
-    batch_size: int = 1
-    queue_size: int = 8
-    scale: float = 1.0
-    audio: str = "stretch"
-    progress: Optional[bool] = None  # None: on when stderr is a terminal
-    overwrite: bool = False
-    crf: Optional[int] = None
+    input: str = default("input")
+    output: str = default("output")
+    format: Optional[str] = default("format")  # stream format for a pipe output; default y4m
+    factor: int = default("factor")
+    mode: str = default("mode")
+    ranges: tuple[Span, ...] = default("ranges")
+    trim: Optional[Span] = default("trim")
+    model: str = default("model")
+    weights: Optional[str] = default("weights")
+    device: str = default("device")
+    batch_size: int = default("batch_size")
+    queue_size: int = default("queue_size")
+    scale: Union[float, str] = default("scale")
+    audio: str = default("audio")
+    progress: Optional[bool] = default("progress")  # None: on when stderr is a terminal
+    overwrite: bool = default("overwrite")
+    crf: Optional[int] = default("crf")
     encoder_args: tuple[str, ...] = ()
-    input_rate: Optional[Fraction] = None  # override the input's rate (pipes with odd rates)
-    threads: Optional[int] = None
-    scene_detect: bool = True
-    scene_threshold: float = CUT_THRESHOLD
-    dedupe: bool = False
-    dedupe_threshold: float = DUP_THRESHOLD
-    compare: Optional[str] = None  # also write a side-by-side video here
-    inspect: Optional[int] = None  # write a contact sheet of this gap
-    inspect_output: Optional[str] = None
-    jobs: int = 1  # chunks (one file) or files (a folder) at a time
-    ray: Optional[str] = None  # run on Ray: "" = local or $RAY_ADDRESS, else a cluster address
-    chunk_seconds: float = 10.0
+    input_rate: Optional[Fraction] = default("input_rate")  # override the input's rate
+    threads: Optional[int] = default("threads")
+    scene_detect: bool = default("scene_detect")
+    scene_threshold: float = default("scene_threshold")
+    dedupe: bool = default("dedupe")
+    dedupe_threshold: float = default("dedupe_threshold")
+    compare: Optional[str] = default("compare")  # also write a side-by-side video here
+    inspect: Optional[int] = default("inspect")  # write a contact sheet of this gap
+    inspect_output: Optional[str] = default("inspect_output")
+    jobs: int = default("jobs")  # chunks (one file) or files (a folder) at a time
+    ray: Optional[str] = default("ray")  # "" = local or $RAY_ADDRESS, else a cluster address
+    chunk_seconds: float = default("chunk_seconds")
 
     def __post_init__(self) -> None:
-        if not isinstance(self.factor, int) or isinstance(self.factor, bool) or self.factor < 2:
+        self._check_speed()
+        self._check_model()
+        self._check_review()
+        self._check_output()
+        if self.jobs < 1:
+            raise UsageError(f"--jobs must be >= 1 (got {self.jobs})")
+        if self.chunk_seconds <= 0:
+            raise UsageError(f"--chunk-seconds must be positive (got {self.chunk_seconds})")
+
+    def _check_speed(self) -> None:
+        if self.factor < 2:
             raise UsageError(f"--factor must be an integer >= 2 (got {self.factor})")
         if self.factor > 64:
             raise UsageError(f"--factor must be at most 64 (got {self.factor})")
@@ -67,20 +83,22 @@ class Config:
             raise UsageError(f"--mode must be one of {', '.join(MODES)} (got {self.mode!r})")
         if self.mode == "fps" and self.ranges:
             raise UsageError("--range has no meaning with --mode fps (it raises the rate everywhere); use --trim")
-        if self.device not in DEVICES:
-            raise UsageError(f"--device must be one of {', '.join(DEVICES)} (got {self.device!r})")
+        for span in self.ranges + ((self.trim,) if self.trim else ()):
+            _check_order(span, "--trim" if span is self.trim else "--range")
+
+    def _check_model(self) -> None:
         if self.batch_size < 1:
             raise UsageError(f"--batch-size must be >= 1 (got {self.batch_size})")
         if self.queue_size < 1:
             raise UsageError(f"--queue-size must be >= 1 (got {self.queue_size})")
-        if self.audio not in AUDIO_MODES:
-            raise UsageError(f"--audio must be one of {', '.join(AUDIO_MODES)} (got {self.audio!r})")
-        if self.scale not in (1.0, 0.5, 0.25):
-            raise UsageError(f"--scale must be 1, 0.5 or 0.25 (got {self.scale})")
+        if self.scale not in _SCALES:
+            raise UsageError(f"--scale must be auto, 1, 0.5 or 0.25 (got {self.scale})")
         if self.crf is not None and not 0 <= self.crf <= 63:
             raise UsageError(f"--crf must be between 0 and 63 (got {self.crf})")
         if self.threads is not None and self.threads < 1:
             raise UsageError(f"--threads must be >= 1 (got {self.threads})")
+
+    def _check_review(self) -> None:
         if not 0 < self.scene_threshold <= 255:
             raise UsageError(f"--scene-threshold must be in (0, 255] (got {self.scene_threshold})")
         if not 0 <= self.dedupe_threshold <= 255:
@@ -94,6 +112,10 @@ class Config:
                 raise UsageError(f"--compare {self.compare} has no extension; name it like compare.mp4")
             if self.compare in (self.output, self.input):
                 raise UsageError("--compare must name a file other than the input and the output")
+        if self.chunked and (self.dedupe or self.compare is not None or self.inspect is not None):
+            raise UsageError("--dedupe, --compare and --inspect don't combine with --jobs/--ray on one file yet")
+
+    def _check_output(self) -> None:
         if self.format is not None:
             fmt = _FORMAT_ALIASES.get(self.format, self.format)
             if fmt not in STREAM_FORMATS:
@@ -103,24 +125,13 @@ class Config:
             if not self.output_is_pipe:
                 raise UsageError("-f/--format applies to a pipe output; a file output's format follows its extension")
             object.__setattr__(self, "format", fmt)
-        if self.jobs < 1:
-            raise UsageError(f"--jobs must be >= 1 (got {self.jobs})")
-        if self.chunk_seconds <= 0:
-            raise UsageError(f"--chunk-seconds must be positive (got {self.chunk_seconds})")
         if self.input_is_batch:
-            if self.output_is_pipe or (os.path.exists(self.output) and not os.path.isdir(self.output)):
+            if self.output_is_pipe:
                 raise UsageError("a folder or glob INPUT needs -o FOLDER for the outputs")
             if self.compare is not None or self.inspect is not None:
                 raise UsageError("--compare and --inspect take one input file, not a folder")
-        else:
-            if self.output != "-" and os.path.isdir(self.output):
-                raise UsageError(f"output {self.output} is a folder; give a file name such as out.mp4")
-            if not self.output_is_pipe and not os.path.splitext(self.output)[1]:
-                raise UsageError(f"output {self.output} has no extension; name it like out.mp4 or out.mkv")
-            if self.chunked and (self.dedupe or self.compare is not None or self.inspect is not None):
-                raise UsageError("--dedupe, --compare and --inspect don't combine with --jobs/--ray on one file yet")
-        if self.output != "-" and self.input != "-" and os.path.abspath(self.output) == os.path.abspath(self.input):
-            raise UsageError("the output file is the input file; choose another output name")
+        elif not self.output_is_pipe and not os.path.splitext(self.output)[1] and not os.path.isdir(self.output):
+            raise UsageError(f"output {self.output} has no extension; name it like out.mp4 or out.mkv")
 
     @property
     def input_is_pipe(self) -> bool:
@@ -148,29 +159,88 @@ class Config:
         return (self.jobs > 1 or self.ray is not None) and not self.input_is_batch
 
     @classmethod
-    def from_strings(
-        cls,
-        *,
-        ranges: tuple[str, ...] | list[str] = (),
-        trim: Optional[str] = None,
-        slow_rate: Optional[str] = None,
-        input_rate: Optional[str] = None,
-        encoder_args: Optional[str] = None,
-        **kwargs: object,
-    ) -> "Config":
-        """Build from user-written strings (the CLI and the Python API both come here)."""
-        if slow_rate is not None:
-            factor = parse_slow_rate(slow_rate)
-            if "factor" in kwargs and kwargs["factor"] not in (None, factor):
-                raise UsageError(f"--slow-rate {slow_rate} means --factor {factor}, but --factor {kwargs['factor']} was also given")
-            kwargs["factor"] = factor
-        elif kwargs.get("factor") is None:
-            kwargs.pop("factor", None)
-        spans = tuple(parse_span(r, "--range") for r in ranges)
-        trim_span = parse_span(trim, "--trim") if trim else None
-        rate = parse_rate(input_rate) if input_rate else None
-        try:
-            enc = tuple(shlex.split(encoder_args)) if encoder_args else ()
-        except ValueError as exc:
-            raise UsageError(f"--encoder-args: {exc}") from None
-        return cls(ranges=spans, trim=trim_span, input_rate=rate, encoder_args=enc, **kwargs)  # type: ignore[arg-type]
+    def from_strings(cls, **options: Any) -> "Config":
+        """Build from the CLI's or the API's values: strings are converted as the command line
+        converts them, other values are type-checked, paths may be ``os.PathLike``, and
+        ``ranges`` may be one string or a list. Unknown names are usage errors."""
+        values: dict[str, Any] = {}
+        for name, value in options.items():
+            opt = BY_FIELD.get(name)
+            if opt is None or opt.cli_only:
+                raise UsageError(f"unknown option {name!r}")
+            if name in ("input", "output", "compare", "inspect_output", "weights") and isinstance(value, os.PathLike):
+                value = os.fspath(value)
+            values[name] = opt.coerce(value)
+        _fold_slow_rate(values)
+        values["ranges"] = tuple(parse_span(r, "--range") for r in values.get("ranges") or ())
+        trim = values.get("trim")
+        values["trim"] = parse_span(trim, "--trim") if trim else None
+        rate = values.get("input_rate")
+        values["input_rate"] = parse_rate(rate) if rate else None
+        values["encoder_args"] = _split_args(values.get("encoder_args"))
+        return cls(**{k: v for k, v in values.items() if v is not None or BY_FIELD[k].default is None})
+
+
+def _check_order(span: Span, option: str) -> None:
+    """A span whose ends are written the same way (two frames, or two times) must run forward;
+    said before any input is read (spans of mixed kinds are checked against the input's rate)."""
+    a, b = span.start, span.stop
+    if a is None or b is None:
+        return
+    ends = (a.frame, b.frame) if a.frame is not None and b.frame is not None else (a.seconds, b.seconds)
+    if None not in ends and ends[0] >= ends[1]:  # type: ignore[operator]
+        raise UsageError(f"{option} {span}: the start must come before the end")
+
+
+def _fold_slow_rate(values: dict[str, Any]) -> None:
+    slow = values.pop("slow_rate", None)
+    if slow is None:
+        return
+    factor = parse_slow_rate(slow)
+    if values.get("factor") not in (None, factor):
+        raise UsageError(f"--slow-rate {slow} means --factor {factor}, but --factor {values['factor']} was also given")
+    values["factor"] = factor
+
+
+def _split_args(text: Optional[str]) -> tuple[str, ...]:
+    try:
+        return tuple(shlex.split(text)) if text else ()
+    except ValueError as exc:
+        raise UsageError(f"--encoder-args: {exc}") from None
+
+
+def local_path(path: str) -> str:
+    """ffmpeg's ``file:NAME`` is the file NAME."""
+    return path[5:] if path.startswith("file:") else path
+
+
+def check_paths(cfg: Config) -> None:
+    """The filesystem side of a request: the input is a readable file (or a URL), every file
+    this run writes is new (or ``-y``) in an existing, writable folder, and the output is not
+    the input."""
+    src = local_path(cfg.input)
+    if not cfg.input_is_pipe and not is_url(src):
+        if not os.path.exists(src):
+            raise InputError(f"input file not found: {cfg.input}")
+        if os.path.isdir(src):
+            raise InputError(f"input is a folder, not a video file: {cfg.input}")
+        if not os.access(src, os.R_OK):
+            raise InputError(f"input file is not readable (permissions): {cfg.input}")
+    if not cfg.output_is_pipe and os.path.isdir(cfg.output):
+        raise UsageError(f"output {cfg.output} is a folder; give a file name such as out.mp4")
+    if not cfg.output_is_pipe and not cfg.input_is_pipe and os.path.abspath(cfg.output) == os.path.abspath(cfg.input):
+        raise UsageError("the output file is the input file; choose another output name")
+    targets = [("output", cfg.output)] if not cfg.output_is_pipe else []
+    if cfg.compare:
+        targets.append(("--compare", cfg.compare))
+    if cfg.inspect is not None:
+        targets.append(("--inspect", cfg.inspect_path))
+    for what, path in targets:
+        out = os.path.abspath(path % 1 if is_sequence(path) else path)
+        if os.path.exists(out) and not cfg.overwrite:
+            raise UsageError(f"{what} {path} already exists; pass -y to overwrite it")
+        folder = os.path.dirname(out)
+        if not os.path.isdir(folder):
+            raise UsageError(f"{what} folder {folder} does not exist; create it first")
+        if not os.access(folder, os.W_OK):
+            raise UsageError(f"{what} folder {folder} is not writable")

@@ -12,9 +12,9 @@ folder is removed on success, so disk use stays at about one output's size.
 
 from __future__ import annotations
 
+import fcntl
 import glob
 import hashlib
-import json
 import logging
 import os
 import pickle
@@ -24,24 +24,26 @@ import sys
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Optional
 
 from . import ffmpeg as ff
-from .cache import atomic_writer, temp_beside
+from .cache import Manifest, atomic_path
 from .chunks import Chunk, chunk_plan
-from .config import Config
-from .errors import FFmpegError, SlowmoError, UsageError
+from .config import Config, check_paths
+from .errors import SlowmoError, UsageError
+from .job import Job, prepare
 from .models import load_model
-from .worker import Job
+from .taps import audio_args
+from .worker import Task, TaskResult
 
 __all__ = ["run_chunked", "run_folder", "FolderResult", "VIDEO_EXTENSIONS", "expand_inputs"]
 
 log = logging.getLogger("ds_slowmo")
 
 VIDEO_EXTENSIONS = (".mp4", ".mkv", ".mov", ".m4v", ".avi", ".webm", ".mpg", ".mpeg", ".ts", ".y4m", ".nut", ".flv", ".wmv")
-MANIFEST_VERSION = 1
 
 
 # ---------------------------------------------------------------------------------------------
@@ -58,15 +60,15 @@ class LocalExecutor:
         self._lock = threading.Lock()
         self._stopping = False
 
-    def _one(self, job: Job) -> dict[str, Any]:
+    def _one(self, task: Task) -> TaskResult:
         with self._lock:
             if self._stopping:
-                return {"ok": False, "error": "cancelled", "exit_code": 130}
+                return TaskResult.failed("cancelled", 130)
             proc = subprocess.Popen([sys.executable, "-m", "ds_slowmo.worker"], stdin=subprocess.PIPE,
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
             self._procs.add(proc)
         try:
-            out, err = proc.communicate(pickle.dumps(job))
+            out, err = proc.communicate(pickle.dumps(task))
         finally:
             with self._lock:
                 self._procs.discard(proc)
@@ -75,13 +77,13 @@ class LocalExecutor:
                 proc.wait()
         if proc.returncode != 0 or not out:
             tail = err.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]
-            return {"ok": False, "error": f"worker failed (exit code {proc.returncode}): {tail[0]}", "exit_code": 1}
-        result: dict[str, Any] = json.loads(out)
+            return TaskResult.failed(f"worker failed (exit code {proc.returncode}): {tail[0]}")
+        result: TaskResult = pickle.loads(out)
         return result
 
-    def run(self, jobs: Iterable[Job]) -> Iterator[tuple[Job, dict[str, Any]]]:
+    def run(self, tasks: Iterable[Task]) -> Iterator[tuple[Task, TaskResult]]:
         pool = ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="ds-slowmo-job")
-        futures: dict[Future[dict[str, Any]], Job] = {pool.submit(self._one, j): j for j in jobs}
+        futures: dict[Future[TaskResult], Task] = {pool.submit(self._one, t): t for t in tasks}
         try:
             pending = set(futures)
             while pending:
@@ -120,13 +122,18 @@ class RayExecutor:
             kwargs: dict[str, Any] = {"logging_level": logging.WARNING, "log_to_driver": False}
             if address and address != "local":
                 kwargs["address"] = address
-            ray.init(**kwargs)
-        from .worker import run_job
+            try:
+                ray.init(**kwargs)
+            except ConnectionError as exc:
+                where = address or "$RAY_ADDRESS"
+                raise SlowmoError(f"cannot reach the Ray cluster at {where} ({str(exc).splitlines()[0]}); "
+                                  "check it with `ray status`") from None  # fmt: skip
+        from .worker import run_task
 
-        self.remote = ray.remote(num_cpus=cpus_per_task, num_gpus=1 if gpu else 0, max_retries=0)(run_job)
+        self.remote = ray.remote(num_cpus=cpus_per_task, num_gpus=1 if gpu else 0, max_retries=0)(run_task)
 
-    def run(self, jobs: Iterable[Job]) -> Iterator[tuple[Job, dict[str, Any]]]:
-        refs = {self.remote.remote(j): j for j in jobs}
+    def run(self, tasks: Iterable[Task]) -> Iterator[tuple[Task, TaskResult]]:
+        refs = {self.remote.remote(t): t for t in tasks}
         try:
             pending = list(refs)
             while pending:
@@ -135,7 +142,7 @@ class RayExecutor:
                     try:
                         result = self.ray.get(r)
                     except self.ray.exceptions.RayError as exc:
-                        result = {"ok": False, "error": f"Ray task failed: {str(exc).splitlines()[0]}", "exit_code": 1}
+                        result = TaskResult.failed(f"Ray task failed: {str(exc).splitlines()[0]}")
                     yield refs[r], result
         finally:
             for r in refs:
@@ -152,7 +159,7 @@ def make_executor(cfg: Config) -> Any:
 
 
 # ---------------------------------------------------------------------------------------------
-# The manifest
+# A chunked run of one file
 
 
 def input_fingerprint(path: str) -> dict[str, Any]:
@@ -178,142 +185,95 @@ def options_key(cfg: Config) -> dict[str, Any]:
     }  # fmt: skip
 
 
-@dataclass
-class Manifest:
-    path: Path
-    input: dict[str, Any]
-    options: dict[str, Any]
-    chunks: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    @classmethod
-    def open(cls, folder: Path, fingerprint: dict[str, Any], options: dict[str, Any]) -> "Manifest":
-        path = folder / "manifest.json"
-        try:
-            data = json.loads(path.read_text())
-            if data.get("version") == MANIFEST_VERSION and data["input"] == fingerprint and data["options"] == options:
-                return cls(path, fingerprint, options, dict(data["chunks"]))
-            log.info("the input or the options changed since the last run: starting afresh")
-        except FileNotFoundError:
-            pass
-        except (ValueError, KeyError, TypeError):
-            log.warning("unreadable manifest %s: starting afresh", path)
-        return cls(path, fingerprint, options)
-
-    def done(self, chunk: Chunk, file: Path) -> bool:
-        rec = self.chunks.get(str(chunk.index))
-        if not rec or rec.get("start") != chunk.start or rec.get("stop") != chunk.stop or not file.is_file():
-            return False
-        from .cache import sha256_file
-
-        if sha256_file(file) != rec.get("sha256"):
-            log.warning("chunk %d (%s) does not match its checksum: redoing it", chunk.index, file.name)
-            return False
-        return True
-
-    def record(self, chunk: Chunk, file: Path, result: dict[str, Any]) -> None:
-        self.chunks[str(chunk.index)] = {
-            "start": chunk.start, "stop": chunk.stop, "file": file.name,
-            "frames": result["frames"], "sha256": result["sha256"],
-        }  # fmt: skip
-        self.save()
-
-    def save(self) -> None:
-        data = {"version": MANIFEST_VERSION, "input": self.input, "options": self.options, "chunks": self.chunks}
-        with atomic_writer(self.path) as fh:
-            fh.write(json.dumps(data, indent=1).encode())
-
-
-# ---------------------------------------------------------------------------------------------
-# A chunked run of one file
-
-
 def work_folder(output: str) -> Path:
     out = Path(output).resolve()
     return out.parent / f".{out.name}.ds-slowmo"
 
 
+@contextmanager
+def locked_folder(folder: Path, output: str) -> Iterator[Path]:
+    """The work folder, held by this run alone (an exclusive lock on a file inside it)."""
+    folder.mkdir(exist_ok=True)
+    with open(folder / ".lock", "w") as fh:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SlowmoError(f"another ds-slowmo run is writing {output} (its work folder {folder} is locked)") from None
+        yield folder
+
+
 def run_chunked(cfg: Config, executor: Optional[Any] = None) -> Any:
     """Run ``cfg`` in chunks; returns the :class:`~ds_slowmo.pipeline.RunStats` of the whole."""
-    from .pipeline import RunStats, _check_output_target, _model_options, _plan, audio_args
+    from .pipeline import RunStats
 
     t0 = time.perf_counter()
     if cfg.input_is_pipe or cfg.output_is_pipe:
         raise UsageError("--jobs/--ray need an input file and an output file (a pipe can't be split)")
+    check_paths(cfg)
     exe = ff.find_ffmpeg()
-    _check_output_target(cfg)
-    info = ff.probe(cfg.input, exe)
-    if not info.n_frames:
+    job = prepare(cfg, ff.probe(cfg.input, exe))
+    n = job.info.n_frames
+    if not n:
         raise SlowmoError(f"could not count the frames of {cfg.input}; run without --jobs")
-    plan = _plan(cfg, info)
     if cfg.ray is None:
-        load_model(cfg.model, _model_options(cfg))  # usage errors (factor, weights) before any work
-    keys = ff.keyframes(cfg.input, plan.in_rate, exe)
-    target = max(1, round(cfg.chunk_seconds * plan.in_rate))
-    chunks = chunk_plan(plan, info.n_frames, keys, target)
-    folder = work_folder(cfg.output)
-    folder.mkdir(exist_ok=True)
-    manifest = Manifest.open(folder, input_fingerprint(cfg.input), options_key(cfg))
-    ext = os.path.splitext(cfg.output)[1]
-    files = {c.index: folder / f"chunk-{c.index:04d}{ext}" for c in chunks}
-    todo = [c for c in chunks if not manifest.done(c, files[c.index])]
-    skipped = len(chunks) - len(todo)
-    if skipped:
-        log.info("resuming: %d of %d chunks already done", skipped, len(chunks))
+        load_model(cfg.model, job.model_options)  # usage errors (factor, weights) before any work
+    keys = ff.keyframes(cfg.input, job.plan.in_rate, exe)
+    chunks = chunk_plan(job.plan, n, keys, max(1, round(cfg.chunk_seconds * job.plan.in_rate)))
+    with locked_folder(work_folder(cfg.output), cfg.output) as folder:
+        manifest = Manifest.open(folder / "manifest.json", {"input": input_fingerprint(cfg.input), "options": options_key(cfg)})
+        files = {c.index: folder / f"chunk-{c.index:04d}{os.path.splitext(cfg.output)[1]}" for c in chunks}
+        stats = RunStats(input=cfg.input, output=cfg.output, model=cfg.model, width=job.info.width,
+                         height=job.info.height, in_rate=job.plan.in_rate, out_rate=job.plan.out_rate, plan=job.plan)  # fmt: skip
+        _run_chunks(cfg, chunks, files, manifest, executor or make_executor(cfg), stats)
+        _join(exe, job, [files[c.index] for c in chunks], folder)
+    shutil.rmtree(folder)
+    stats.frames_in, stats.frames_out = n, job.plan.output_count(n)
+    stats.wall_s = time.perf_counter() - t0
+    return stats
+
+
+def _run_chunks(cfg: Config, chunks: list[Chunk], files: dict[int, Path], manifest: Manifest, executor: Any,
+                stats: Any) -> None:  # fmt: skip
+    """Every chunk not already done, on the executor; each finished one goes in the manifest."""
+    todo = [c for c in chunks if manifest.verified(files[c.index].name, start=c.start, stop=c.stop) is None]
+    if len(todo) < len(chunks):
+        log.info("resuming: %d of %d chunks already done", len(chunks) - len(todo), len(chunks))
     worker_cfg = cfg
     if cfg.threads is None and cfg.ray is None:
         worker_cfg = replace(cfg, threads=max(1, (os.cpu_count() or 1) // cfg.jobs))
-    executor = executor or make_executor(cfg)
     failures: list[str] = []
-    stats = RunStats(input=cfg.input, output=cfg.output, model=cfg.model, width=info.width, height=info.height,
-                     in_rate=plan.in_rate, out_rate=plan.out_rate, plan=plan)  # fmt: skip
-    by_index = {c.index: c for c in chunks}
-    jobs = [Job(worker_cfg, str(files[c.index]), c) for c in todo]
-    for job, result in executor.run(jobs):
-        assert job.chunk is not None
-        chunk = by_index[job.chunk.index]
-        if not result["ok"]:
-            failures.append(f"chunk {chunk.index} (frames {chunk.start}-{chunk.stop - 1}): {result['error']}")
-            if result.get("exit_code") == 2:
-                raise UsageError(result["error"])
-            continue
-        if result["frames"] != chunk.out_count:
-            failures.append(f"chunk {chunk.index}: wrote {result['frames']} frames, expected {chunk.out_count}")
-            continue
-        manifest.record(chunk, files[chunk.index], result)
-        s = result["stats"]
-        stats.model_s += s["model_s"]
-        stats.interpolated += s["interpolated"]
-        stats.cuts.extend(tuple(c) for c in s["cuts"])
-        log.info("chunk %d/%d done (%d frames)", chunk.index + 1, len(chunks), result["frames"])
+    for task, result in executor.run([Task(worker_cfg, str(files[c.index]), c) for c in todo]):
+        chunk = task.chunk
+        assert chunk is not None
+        if not result.ok:
+            if result.exit_code == 2:
+                raise UsageError(result.error)
+            failures.append(f"chunk {chunk.index} (frames {chunk.start}-{chunk.stop - 1}): {result.error}")
+        elif result.frames != chunk.out_count:
+            failures.append(f"chunk {chunk.index}: wrote {result.frames} frames, expected {chunk.out_count}")
+        else:
+            manifest.record(files[chunk.index].name, start=chunk.start, stop=chunk.stop, frames=result.frames)
+            stats.model_s += result.stats.model_s
+            stats.interpolated += result.stats.interpolated
+            stats.cuts.extend(result.stats.cuts)
+            log.info("chunk %d/%d done (%d frames)", chunk.index + 1, len(chunks), result.frames)
     if failures:
         raise SlowmoError(f"{len(failures)} of {len(chunks)} chunks failed; finished ones are kept, rerun to resume: "
                           + "; ".join(failures))  # fmt: skip
-    # join without re-encoding; the audio of the whole timeline, once
+
+
+def _join(exe: str, job: Job, files: list[Path], folder: Path) -> None:
+    """The chunks joined without re-encoding, with the audio of the whole timeline added once;
+    the result must have exactly the planned frames."""
+    cfg = job.cfg
     listing = folder / "concat.txt"
-    listing.write_text("".join(f"file '{_concat_escape(str(files[c.index]))}'\n" for c in chunks))
-    temp = temp_beside(cfg.output)
-    audio = audio_args(cfg, plan, info.n_frames, info.has_audio)
-    argv = [exe, "-hide_banner", "-nostdin", "-nostats", "-v", "warning", "-f", "concat", "-safe", "0", "-i", str(listing)]
-    if audio:
-        argv += ["-vn", "-i", cfg.input]
-    argv += ["-map", "0:v:0", *audio, "-c:v", "copy", "-y", temp]
-    try:
-        proc = subprocess.run(argv, capture_output=True)
-        if proc.returncode != 0:
-            raise FFmpegError("joining the chunks failed", proc.stderr.decode("utf-8", "replace"))
-        expected = plan.output_count(info.n_frames)
+    listing.write_text("".join(f"file '{_concat_escape(str(f))}'\n" for f in files))
+    with atomic_path(cfg.output) as temp:
+        ff.run_short(ff.concat_argv(exe, str(listing), temp, audio_args(job), cfg.input), "joining the chunks")
+        expected = job.expected_output
         got = ff.probe(temp, exe).n_frames
         if got != expected:
             raise SlowmoError(f"the joined output has {got} frames, the plan says {expected}; chunks kept in {folder}")
-        os.replace(temp, cfg.output)
-    finally:
-        if os.path.exists(temp):
-            os.unlink(temp)
-    shutil.rmtree(folder)
-    stats.frames_in = info.n_frames
-    stats.frames_out = plan.output_count(info.n_frames)
-    stats.wall_s = time.perf_counter() - t0
-    return stats
 
 
 def _concat_escape(path: str) -> str:
@@ -339,7 +299,7 @@ def expand_inputs(spec: str) -> list[str]:
     return sorted(p for p in glob.glob(spec) if os.path.isfile(p))
 
 
-def run_folder(cfg: Config, executor: Optional[Any] = None, on_result: Optional[Callable[[str, dict[str, Any]], None]] = None) -> FolderResult:
+def run_folder(cfg: Config, executor: Optional[Any] = None, on_result: Optional[Callable[[str, TaskResult], None]] = None) -> FolderResult:
     """Every video of ``cfg.input`` (a folder or glob) into the folder ``cfg.output``, ``jobs`` at
     a time. Failures are collected, not raised."""
     inputs = expand_inputs(cfg.input)
@@ -350,20 +310,20 @@ def run_folder(cfg: Config, executor: Optional[Any] = None, on_result: Optional[
     names = [Path(p).name for p in inputs]
     if len(set(names)) != len(names):
         raise UsageError(f"{cfg.input} matches several files with the same name; outputs would collide")
-    jobs = []
+    tasks = []
     result = FolderResult()
     for src in inputs:
         dst = out_dir / Path(src).name
         if dst.exists() and not cfg.overwrite:
             result.failed.append((src, f"output {dst} already exists; pass -y to overwrite it"))
             continue
-        jobs.append(Job(replace(cfg, input=src, output=str(dst), jobs=1, ray=None), str(dst)))
+        tasks.append(Task(replace(cfg, input=src, output=str(dst), jobs=1, ray=None), str(dst)))
     executor = executor or make_executor(cfg)
-    for job, res in executor.run(jobs):
-        if res["ok"]:
-            result.done.append((job.cfg.input, job.output))
+    for task, res in executor.run(tasks):
+        if res.ok:
+            result.done.append((task.cfg.input, task.output))
         else:
-            result.failed.append((job.cfg.input, res["error"]))
+            result.failed.append((task.cfg.input, res.error))
         if on_result is not None:
-            on_result(job.cfg.input, res)
+            on_result(task.cfg.input, res)
     return result

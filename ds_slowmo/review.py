@@ -12,20 +12,26 @@ machine the pictures are made without labels (and a warning says so).
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import logging
 import os
+import queue
 import subprocess
-from fractions import Fraction
+from contextlib import ExitStack
 from functools import lru_cache
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from .cache import temp_beside
-from .errors import FFmpegError
+from . import ffmpeg as ff
+from .cache import atomic_path
+from .errors import FFmpegError, UsageError
+from .job import Job
+from .plan import format_rate
+from .threads import Writer
 
-__all__ = ["find_font", "label_filter", "side_by_side", "contact_sheet", "write_png"]
+__all__ = ["find_font", "label_filter", "CompareTap", "InspectTap", "compare_argv", "inspect_window"]
 
 log = logging.getLogger("ds_slowmo")
 
@@ -74,40 +80,108 @@ def label_filter(labels: Sequence[tuple[str, int]], height: int) -> Optional[str
     return ",".join(parts)
 
 
-def side_by_side(original: np.ndarray, result: np.ndarray) -> np.ndarray:
-    """``(H, 2W, 3)``: original left, result right."""
-    return np.concatenate((original, result), axis=1)
+class CompareTap:
+    """``--compare``: an encoder that reads our result on stdin and the original file itself,
+    puts them side by side (original left) and labels them. The original is retimed to the
+    output clock (frame ``j`` shows at ``j / in_rate``, the last one held), so output frame
+    ``k`` sits beside the original shown at ``k / out_rate``."""
+
+    def __init__(self, job: Job, raw: ff.RawVideo, model_name: str, stack: ExitStack) -> None:
+        cfg = job.cfg
+        assert cfg.compare is not None
+        exe = ff.find_ffmpeg()
+        target = stack.enter_context(atomic_path(cfg.compare))
+        argv = compare_argv(exe, job, raw, model_name, target)
+        self.encoder = stack.enter_context(ff.FFmpegProcess(argv, role="compare encoder", stdin=subprocess.PIPE))
+        self.q: "queue.Queue[Any]" = queue.Queue(maxsize=cfg.queue_size)
+        self.writer = Writer(self.encoder.stdin, self.q, name="ds-slowmo-compare")
+        self.writer.start()
+        self.what = cfg.compare
+
+    def put(self, index: int, frame: np.ndarray) -> None:
+        if self.writer.error is not None:
+            self._check()
+        self.q.put(frame)
+
+    def finish(self) -> None:
+        self.writer.end()
+        self._check()
+
+    def abort(self) -> None:
+        self.encoder.kill()
+        self.writer.close()
+
+    def _check(self) -> None:
+        code = self.encoder.finish()
+        if code != 0:
+            raise FFmpegError(f"encoding {self.what} failed (ffmpeg exit code {code})", self.encoder.stderr_tail())
+        if self.writer.error is not None:
+            raise self.writer.error
 
 
-def contact_sheet(frames: Sequence[np.ndarray], tile_width: int = 320) -> tuple[np.ndarray, int]:
-    """Frames in a row, each scaled (nearest, integer step) to at most ``tile_width`` wide.
-    Returns the sheet and the tile width used."""
-    h, w, _ = frames[0].shape
-    step = max(1, -(-w // tile_width))
-    tiles = [f[::step, ::step] for f in frames]
-    return np.concatenate(tiles, axis=1), tiles[0].shape[1]
+def compare_argv(exe: str, job: Job, raw: ff.RawVideo, model_name: str, target: str) -> list[str]:
+    """Result frames on stdin (input 0) and the original file (input 1) -> ``[original | result]``."""
+    cfg, plan = job.cfg, job.plan
+    assert cfg.compare is not None
+    w = job.window
+    seek = ["-ss", f"{float(plan.trim_start / plan.in_rate):.6f}"] if w.first else []
+    count = f"trim=end_frame={w.count}," if w.count is not None else ""
+    speed = f"x{cfg.factor} {'slow motion' if cfg.mode == 'slowmo' else 'frame rate'}"
+    labels = label_filter([("original", 0), (f"ds-slowmo {model_name} {speed}", raw.width)], raw.height)
+    wide = dataclasses.replace(raw, width=2 * raw.width)
+    ext = os.path.splitext(cfg.compare)[1].lower()
+    video = ff.video_out(ext, wide, cfg.crf, (), lambda e: ff.encoder_pix_fmts(exe, e))
+    after = [f for f in (labels, *video.filters) if f]
+    graph = (f"[1:v]{count}setpts=N/({format_rate(plan.in_rate)}*TB),fps={format_rate(plan.out_rate)},"
+             f"tpad=stop=-1:stop_mode=clone,format={raw.pix_fmt}[o];[o][0:v]hstack=inputs=2:shortest=1"
+             + "".join(f",{f}" for f in after) + "[v]")  # fmt: skip
+    return (ff.preamble(exe, stdin=True) + raw.input_args() + [*seek, "-i", ff.path_arg(cfg.input)]
+            + ["-filter_complex", graph, "-map", "[v]", *video.args, "-y", ff.path_arg(target)])  # fmt: skip
 
 
-def write_png(exe: str, image: np.ndarray, path: str, vf: Optional[str] = None) -> None:
-    """Write one RGB image as PNG through ffmpeg (atomically: temporary name, then rename)."""
-    h, w, _ = image.shape
-    temp = temp_beside(path)
-    argv = [exe, "-hide_banner", "-nostdin", "-v", "error", "-f", "rawvideo", "-pix_fmt", "rgb24",
-            "-s", f"{w}x{h}", "-i", "pipe:0"] + (["-vf", vf] if vf else []) + ["-frames:v", "1", "-c:v", "png", "-f", "image2", "-update", "1", "-y", temp]  # fmt: skip
-    try:
-        proc = subprocess.run(argv, input=np.ascontiguousarray(image).tobytes(), capture_output=True)
-        if proc.returncode != 0:
-            raise FFmpegError(f"writing {path} failed", proc.stderr.decode("utf-8", "replace"))
-        os.replace(temp, path)
-    finally:
-        if os.path.exists(temp):
-            os.unlink(temp)
+class InspectTap:
+    """``--inspect GAP``: keeps the output frames of one gap (its left frame, the in-betweens,
+    its right frame) and writes them as one labelled PNG row at the end."""
+
+    def __init__(self, job: Job, raw: ff.RawVideo, cuts: Sequence[tuple[int, int]], stack: ExitStack) -> None:
+        self.job, self.raw, self.cuts = job, raw, cuts
+        self.first, self.last = inspect_window(job)
+        self.frames: list[np.ndarray] = []
+        self.target = stack.enter_context(atomic_path(job.cfg.inspect_path))
+
+    def put(self, index: int, frame: np.ndarray) -> None:
+        if self.first <= index <= self.last:
+            self.frames.append(frame)
+
+    def finish(self) -> None:
+        g = self.job.cfg.inspect
+        if len(self.frames) < 2:
+            raise UsageError(f"--inspect {g}: the input ended before gap {g}")
+        exe = ff.find_ffmpeg()
+        n, (w, h) = len(self.frames), (self.raw.width, self.raw.height)
+        step = max(1, -(-w // 320))
+        tw, th = -(-w // step), -(-h // step)
+        note = " cut: copy" if any(a <= g < b for a, b in self.cuts) else ""  # type: ignore[operator]
+        times = self.job.plan.gap_times(g)  # type: ignore[arg-type]
+        labels = [(f"frame {g}", 0)] + [(f"t={t}{note}", (j + 1) * tw) for j, t in enumerate(times)]
+        labels.append((f"frame {g + 1}", (n - 1) * tw))  # type: ignore[operator]
+        vf = f"scale={tw}:{th}:flags=neighbor,tile={n}x1"
+        text = label_filter(labels, th)
+        argv = ff.png_argv(exe, self.raw, self.target, vf + (f",{text}" if text else ""))
+        ff.run_short(argv, f"writing {self.job.cfg.inspect_path}", b"".join(f.tobytes() for f in self.frames))
+
+    def abort(self) -> None:
+        self.frames.clear()
 
 
-def inspect_labels(left: int, times: Sequence[Fraction], kinds: Sequence[str], tile_w: int) -> list[tuple[str, int]]:
-    """Tile captions: ``frame 29``, ``t=1/4 model``, ..., ``frame 30``."""
-    labels = [(f"frame {left}", 0)]
-    for j, (t, kind) in enumerate(zip(times, kinds), start=1):
-        labels.append((f"t={t} {kind}", j * tile_w))
-    labels.append((f"frame {left + 1}", (len(times) + 1) * tile_w))
-    return labels
+def inspect_window(job: Job) -> tuple[int, int]:
+    """Output frame numbers ``[first, last]`` of ``--inspect GAP``: its left frame, in-betweens
+    and right frame."""
+    cfg, plan, n = job.cfg, job.plan, job.info.n_frames
+    g = cfg.inspect
+    assert g is not None
+    if not (plan.keeps(g) and plan.keeps(g + 1)) or (n is not None and g + 1 >= n):
+        kept = f"{plan.trim_start}..{'' if n is None else plan.kept(n).stop - 2}"
+        raise UsageError(f"--inspect {g}: gap {g} (frames {g} and {g + 1}) is not in the kept input (gaps {kept})")
+    first = plan.output_index(g)
+    return first, first + 1 + len(plan.gap_times(g))

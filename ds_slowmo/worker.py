@@ -1,13 +1,11 @@
 """One unit of parallel work, run in its own process: a chunk of a long video, or one file of a
-folder. ``python -m ds_slowmo.worker`` reads a pickled :class:`Job` on stdin and writes a JSON
-result on stdout; Ray calls :func:`run_job` directly. The parent is our own process, so the
-pickle is trusted."""
+folder. ``python -m ds_slowmo.worker`` reads a pickled :class:`Task` on stdin and writes a
+pickled :class:`TaskResult` on stdout; Ray calls :func:`run_task` directly. The parent is our
+own process, so the pickles are trusted."""
 
 from __future__ import annotations
 
-import json
 import pickle
-import signal
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -18,51 +16,61 @@ from .chunks import Chunk
 from .config import Config
 from .errors import SlowmoError
 
-__all__ = ["Job", "run_job", "main"]
+__all__ = ["Task", "TaskResult", "run_task", "main"]
 
 
 @dataclass(frozen=True)
-class Job:
+class Task:
     cfg: Config
     output: str
     chunk: Optional[Chunk] = None
 
 
-def run_job(job: Job) -> dict[str, Any]:
-    """Run one job; return ``{"ok": True, "frames": ..., "sha256": ..., "stats": {...}}`` or
-    ``{"ok": False, "error": "...", "exit_code": N}`` (never raises a SlowmoError)."""
+@dataclass(frozen=True)
+class TaskResult:
+    """What a task did: the frames it wrote and their file's checksum, or why it failed."""
+
+    ok: bool
+    frames: int = 0
+    sha256: str = ""
+    stats: Any = None  # the task's RunStats
+    error: str = ""
+    exit_code: int = 0
+
+    @classmethod
+    def failed(cls, error: str, exit_code: int = 1) -> "TaskResult":
+        return cls(ok=False, error=error, exit_code=exit_code)
+
+
+def run_task(task: Task) -> TaskResult:
+    """Run one task; a :class:`SlowmoError` becomes a failed result (never raised)."""
     from .pipeline import run
 
-    cfg = replace(job.cfg, output=job.output, progress=False, jobs=1, ray=None)
-    if job.chunk is not None:
+    cfg = replace(task.cfg, output=task.output, progress=False, jobs=1, ray=None)
+    if task.chunk is not None:
         cfg = replace(cfg, overwrite=True, audio="drop", compare=None, inspect=None)
     try:
-        stats = run(cfg, chunk=job.chunk)
+        stats = run(cfg, chunk=task.chunk)
     except SlowmoError as exc:
-        return {"ok": False, "error": str(exc), "exit_code": exc.exit_code}
-    return {
-        "ok": True,
-        "frames": stats.frames_out,
-        "sha256": sha256_file(Path(job.output)),
-        "stats": stats.as_dict(),
-    }
-
-
-def _on_sigterm(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
+        return TaskResult.failed(str(exc), exc.exit_code)
+    return TaskResult(ok=True, frames=stats.frames_out, sha256=sha256_file(Path(task.output)), stats=stats)
 
 
 def main() -> int:
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    from .cli import sigterm_interrupts
+
     try:
-        job = pickle.load(sys.stdin.buffer)
-        result = run_job(job)
+        with sigterm_interrupts():
+            result = run_task(pickle.load(sys.stdin.buffer))
     except KeyboardInterrupt:
         return 130
-    sys.stdout.write(json.dumps(result))
+    sys.stdout.buffer.write(pickle.dumps(result))
     sys.stdout.flush()
     return 0
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    # run the module's own copy, so results pickle as ds_slowmo.worker.TaskResult, not __main__'s
+    from ds_slowmo.worker import main as worker_main
+
+    sys.exit(worker_main())

@@ -10,7 +10,9 @@ from ds_slowmo.audio import atempo_chain, audio_filter_graph
 from ds_slowmo.config import Config
 from ds_slowmo.errors import FFmpegError, InputError, UsageError
 from ds_slowmo.ffmpeg import output_pix_fmt, parse_input_info, parse_y4m_header, rationalize_fps
-from ds_slowmo.pipeline import audio_args, decoder_argv, encoder_argv
+from ds_slowmo.config import check_paths
+from ds_slowmo.ffmpeg import RawVideo, decoder_argv, video_out
+from ds_slowmo.taps import encoder_argv
 from ds_slowmo.plan import AudioSegment, build_plan, parse_span
 
 MP4_HEADER = """\
@@ -116,33 +118,64 @@ def test_audio_graph_shape():
     assert single == "[1:a:0]atrim=start=0:end=1,asetpts=PTS-STARTPTS[a0];[a0]apad=whole_dur=1,atrim=end=1[aout]"
 
 
-def test_audio_args_choices(tmp_path):
-    src = str(tmp_path / "in.mp4")
-    p = build_plan(mode="slowmo", factor=2, rate=Fraction(25), n_frames=50, ranges=[parse_span("10:20")])
-    cfg = Config(input=src, output=str(tmp_path / "o.mp4"))
-    args = audio_args(cfg, p, 50, True)
-    assert args[0] == "-filter_complex" and "[aout]" in args and args[-2:] == ["-c:a", "aac"]
-    assert audio_args(cfg, p, 50, False) == []
-    assert audio_args(Config(input=src, output=str(tmp_path / "o.mp4"), audio="drop"), p, 50, True) == []
-    fps = build_plan(mode="fps", factor=2, rate=Fraction(25), n_frames=50)
-    assert audio_args(cfg, fps, 50, True) == ["-map", "1:a:0", "-c:a", "copy"]
-    assert audio_args(Config(input=src, output="-"), p, 50, True) == []
+def _job(tmp_path, **kw):
+    from ds_slowmo.ffmpeg import VideoInfo
+    from ds_slowmo.job import prepare
+
+    cfg = Config.from_strings(**{"input": str(tmp_path / "in put.mp4"), "output": str(tmp_path / "o ut.mp4"), **kw})
+    return prepare(cfg, VideoInfo(width=322, height=239, rate=Fraction(30000, 1001), pix_fmt="yuv420p", n_frames=50))
 
 
-def test_argv_are_lists_with_exact_rates(tmp_path):
-    cfg = Config(input="in put.mp4", output=str(tmp_path / "o ut.mp4"))
-    enc = encoder_argv("ffmpeg", cfg, width=322, height=239, rate=Fraction(30000, 1001), target="t.mp4",
-                       pix_fmt="yuv420p", audio=[])  # fmt: skip
+def fmts(encoder):
+    return {"libx264": ("yuv420p", "yuvj420p", "yuv422p", "yuv444p", "nv12", "yuv420p10le", "gray"),
+            "libx265": ("yuv420p", "yuv420p12le", "gbrp"), "libvpx-vp9": ("yuv420p", "yuva420p", "yuv420p10le"),
+            "prores_ks": ("yuva444p10le",)}.get(encoder, ())  # fmt: skip
+
+
+def test_encoder_argv_is_a_list_with_exact_rates(tmp_path):
+    job = _job(tmp_path)
+    raw = RawVideo("yuv420p", 322, 239, Fraction(30000, 1001), color_space="bt709", color_range="tv")
+    enc = encoder_argv("ffmpeg", job, raw, "t.mp4", [])
     assert "30000/1001" in enc and "322x239" in enc
-    assert enc[enc.index("-pix_fmt", enc.index("-map")) + 1] == "yuv444p"  # odd size keeps full chroma
     assert enc[enc.index("-crf") + 1] == "16"
+    assert enc[enc.index("-vf") + 1] == "crop=322:238:0:0"  # 4:2:0 H.264 needs even sizes
+    assert enc.count("-colorspace") == 2 and enc[-1] == "t.mp4"  # tagged on the input and the output
     dec = decoder_argv("ffmpeg", "in put.mp4", limit=25, pipe=False)
     assert dec[dec.index("-i") + 1] == "in put.mp4" and dec[dec.index("-frames:v") + 1] == "25"
-    pipe_cfg = Config(input="-", output="-", format="nut")
-    enc = encoder_argv("ffmpeg", pipe_cfg, width=2, height=2, rate=Fraction(25), target="pipe:1",
-                       pix_fmt="yuv444p", audio=[])  # fmt: skip
-    i = enc.index("-f", enc.index("-map"))
-    assert enc[i : i + 4] == ["-f", "nut", "-c:v", "rawvideo"]
+    assert decoder_argv("ffmpeg", "12:30 a.mp4", limit=None, pipe=False)[-0:].count("file:12:30 a.mp4") == 1
+
+
+@pytest.mark.parametrize("container, pix_fmt, want, note", [
+    ("yuv4mpegpipe", "yuv420p", ["-pix_fmt", "yuv420p"], None),
+    ("yuv4mpegpipe", "yuvj420p", ["-pix_fmt", "yuv420p"], None),
+    ("yuv4mpegpipe", "yuv420p10le", ["-strict", "-1", "-pix_fmt", "yuv420p10le"], None),
+    ("yuv4mpegpipe", "gbrp", ["-pix_fmt", "yuv444p"], "y4m cannot carry gbrp"),
+    ("nut", "gbrp", ["-c:v", "rawvideo", "-pix_fmt", "gbrp"], None),
+    ("matroska", "yuv422p10le", ["-c:v", "ffv1"], None),
+    (".mp4", "yuv420p10le", ["-c:v", "libx264", "-crf", "16", "-pix_fmt", "yuv420p10le"], None),
+    (".mkv", "yuv420p12le", ["-c:v", "libx265", "-crf", "16", "-pix_fmt", "yuv420p12le"], None),
+    (".mp4", "gray", ["-c:v", "libx264", "-crf", "16", "-pix_fmt", "gray"], None),
+    (".mp4", "gbrp", ["-c:v", "libx264", "-crf", "16", "-pix_fmt", "yuv444p"], "cannot take gbrp"),
+    (".mp4", "yuva420p", ["-c:v", "libx264", "-crf", "16", "-pix_fmt", "yuv420p"], "alpha plane is dropped"),
+    (".mov", "yuva420p", ["-c:v", "prores_ks", "-profile:v", "4444", "-pix_fmt", "yuva444p10le"], None),
+    (".webm", "yuv444p", ["-c:v", "libvpx-vp9", "-crf", "24", "-b:v", "0", "-pix_fmt", "yuv420p"], "plays everywhere"),
+    (".webm", "yuva420p", ["-c:v", "libvpx-vp9", "-crf", "24", "-b:v", "0", "-pix_fmt", "yuva420p"], None),
+])  # fmt: skip
+def test_video_out_keeps_the_native_format_where_it_can(container, pix_fmt, want, note):
+    raw = RawVideo(pix_fmt, 320, 240, Fraction(25), color_space="bt709", sar=Fraction(32, 27))
+    out = video_out(container, raw, None, (), fmts)
+    assert list(out.args[: len(want)]) == want
+    if note is None:
+        assert not out.notes
+        assert "-colorspace" in out.args and out.args[out.args.index("-aspect") + 1] == "128:81"
+    else:
+        assert any(note in n for n in out.notes), out.notes
+
+
+def test_video_out_leaves_a_users_codec_alone():
+    raw = RawVideo("yuv420p10le", 320, 240, Fraction(25), color_trc="arib-std-b67")
+    out = video_out(".mkv", raw, None, ("-c:v", "ffv1"), fmts)
+    assert list(out.args) == ["-color_trc", "arib-std-b67"] and not out.filters
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -165,5 +198,6 @@ def test_config_rejects(kwargs, message):
 
 def test_config_same_file_in_and_out(tmp_path):
     f = tmp_path / "a.mp4"
+    f.write_bytes(b"")
     with pytest.raises(UsageError, match="is the input file"):
-        Config(input=str(f), output=str(f))
+        check_paths(Config(input=str(f), output=str(f), overwrite=True))

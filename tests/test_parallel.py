@@ -22,6 +22,7 @@ from ds_slowmo.config import Config
 from ds_slowmo.errors import UsageError
 from ds_slowmo.ffmpeg import parse_keyframes
 from ds_slowmo.parallel import LocalExecutor, run_chunked, work_folder
+from ds_slowmo.worker import TaskResult
 from ds_slowmo.plan import Copy, build_plan, parse_span
 
 
@@ -158,17 +159,17 @@ def test_resume_skips_finished_chunks_and_redoes_corrupt_ones(long_clip, single_
         def run(self, jobs):
             for job, result in super().run(jobs):
                 if job.chunk.index in (3, 5):
-                    result = {"ok": False, "error": "simulated crash", "exit_code": 1}
+                    result = TaskResult.failed("simulated crash")
                 yield job, result
 
     with pytest.raises(Exception, match="2 of 6 chunks failed"):
         run_chunked(cfg, FailOn(2))
     folder = work_folder(str(out))
     manifest = json.loads((folder / "manifest.json").read_text())
-    assert sorted(manifest["chunks"]) == ["0", "1", "2", "4"]
+    assert sorted(manifest["files"]) == [f"chunk-000{i}.mkv" for i in (0, 1, 2, 4)]
     assert not out.exists()
     # corrupt a finished chunk: it must be detected and redone
-    victim = folder / manifest["chunks"]["1"]["file"]
+    victim = folder / "chunk-0001.mkv"
     victim.write_bytes(victim.read_bytes()[:-100] + b"x" * 100)
 
     rec = RecordingExecutor(2)
@@ -198,7 +199,7 @@ def test_killed_midway_then_rerun_finishes(long_clip, tmp_path):
     folder = work_folder(str(out))
     try:
         deadline = time.monotonic() + 120
-        while not ((folder / "manifest.json").exists() and json.loads((folder / "manifest.json").read_text())["chunks"]):
+        while not ((folder / "manifest.json").exists() and json.loads((folder / "manifest.json").read_text())["files"]):
             assert time.monotonic() < deadline and proc.poll() is None, "no chunk finished"
             time.sleep(0.1)
         proc.send_signal(signal.SIGTERM)
@@ -208,7 +209,7 @@ def test_killed_midway_then_rerun_finishes(long_clip, tmp_path):
             proc.kill()
             proc.wait()
     assert proc.returncode == 130, err
-    done_before = set(json.loads((folder / "manifest.json").read_text())["chunks"])
+    done_before = set(json.loads((folder / "manifest.json").read_text())["files"])
     assert done_before and not out.exists()
     time.sleep(0.3)
     assert not ffmpeg_pids_mentioning(long_clip, folder)

@@ -1,0 +1,83 @@
+"""What a run will do, worked out before any frame moves: :func:`prepare` turns a request and
+the input's facts into a :class:`Job` (the plan, the model's options and the decode window).
+
+Shared by a whole run, a chunk of a chunked run and each file of a folder run. The window
+arithmetic is pure (:func:`decode_window`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from .chunks import Chunk
+from .config import Config
+from .errors import InputError
+from .ffmpeg import VideoInfo
+from .models import ModelOptions
+from .plan import Plan, build_plan
+
+__all__ = ["Job", "Window", "prepare", "decode_window"]
+
+
+@dataclass(frozen=True)
+class Window:
+    """The source frames a decoder delivers: from ``first``, at most ``count`` (None: to the
+    end). ``exact``: exactly ``count`` must come (a chunk), else fewer means the input ended."""
+
+    first: int
+    count: Optional[int]
+    exact: bool = False
+
+
+def decode_window(plan: Plan, *, seekable: bool, chunk: Optional[Chunk] = None) -> Window:
+    """Where decoding starts and stops. A chunk reads its own frames and one of overlap; a file
+    starts at the trim's first frame; a pipe can't seek, so it reads from its first frame and
+    the stage skips what the trim leaves out. Every one stops at the trim's end."""
+    if chunk is not None:
+        return Window(chunk.start, chunk.decode_count, exact=True)
+    first = plan.trim_start if seekable else 0
+    count = None if plan.trim_stop is None else plan.trim_stop - first
+    return Window(first, count)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One run's facts and decisions: the request, the input, the plan, the decode window."""
+
+    cfg: Config
+    info: VideoInfo
+    plan: Plan
+    window: Window
+    chunk: Optional[Chunk] = None
+
+    @property
+    def model_options(self) -> ModelOptions:
+        return model_options(self.cfg)
+
+    @property
+    def expected_output(self) -> Optional[int]:
+        """Output frames the run writes, when the input's length is known."""
+        if self.chunk is not None:
+            return self.chunk.out_count
+        return None if self.info.n_frames is None else self.plan.output_count(self.info.n_frames)
+
+
+def model_options(cfg: Config) -> ModelOptions:
+    return ModelOptions(factor=cfg.factor, weights=cfg.weights, device=cfg.device,
+                        batch_size=cfg.batch_size, scale=cfg.scale, threads=cfg.threads)  # fmt: skip
+
+
+def plan_for(cfg: Config, info: VideoInfo) -> Plan:
+    rate = cfg.input_rate or info.rate
+    return build_plan(mode=cfg.mode, factor=cfg.factor, rate=rate, n_frames=info.n_frames,
+                      ranges=cfg.ranges, trim=cfg.trim)  # fmt: skip
+
+
+def prepare(cfg: Config, info: VideoInfo, chunk: Optional[Chunk] = None) -> Job:
+    """The job for ``cfg`` on an input described by ``info`` (a probed file, or a pipe's
+    header with an unknown length)."""
+    if info.n_frames == 0:
+        raise InputError(f"{cfg.input} has no video frames")
+    plan = plan_for(cfg, info)
+    return Job(cfg, info, plan, decode_window(plan, seekable=not cfg.input_is_pipe, chunk=chunk), chunk)

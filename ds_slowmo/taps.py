@@ -1,0 +1,133 @@
+"""Output taps: where the stage's frames go. Each tap owns its processes and threads and has
+``put(index, frame)``, ``finish()`` and ``abort()``. The encoder tap writes the result (a file,
+under a temporary name renamed at the end, or standard output); :mod:`ds_slowmo.review` has the
+``--compare`` and ``--inspect`` taps.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import subprocess
+import sys
+import time
+from contextlib import ExitStack
+from typing import Any, Optional, Protocol, Sequence
+
+import numpy as np
+
+from . import ffmpeg as ff
+from .audio import audio_filter_graph
+from .cache import atomic_path, atomic_sequence, is_sequence
+from .config import Config
+from .errors import FFmpegError, OutputClosed
+from .job import Job
+from .progress import Progress
+from .threads import Counter, Writer
+
+__all__ = ["Tap", "EncoderTap", "container_of", "encoder_argv"]
+
+log = logging.getLogger("ds_slowmo")
+
+
+class Tap(Protocol):
+    def put(self, index: int, frame: np.ndarray) -> None: ...
+
+    def finish(self) -> None: ...
+
+    def abort(self) -> None: ...
+
+
+def container_of(cfg: Config) -> str:
+    """A pipe's stream format, else the output file's extension (lower case)."""
+    if cfg.output_is_pipe:
+        return cfg.format or "yuv4mpegpipe"
+    return os.path.splitext(cfg.output)[1].lower()
+
+
+def encoder_argv(exe: str, job: Job, raw: ff.RawVideo, target: str, audio: Sequence[str]) -> list[str]:
+    """Frames on stdin (and the source file's audio as input 1, if any) -> ``target``."""
+    cfg = job.cfg
+    video = ff.video_out(container_of(cfg), raw, cfg.crf, cfg.encoder_args, lambda e: ff.encoder_pix_fmts(exe, e))
+    for note in video.notes:
+        log.warning("%s", note)
+    argv = ff.preamble(exe, stdin=True) + raw.input_args()
+    if audio:
+        argv += ["-vn", "-i", ff.path_arg(cfg.input)]
+    argv += ["-map", "0:v:0", *audio, *video.argv()]
+    if cfg.output_is_pipe:
+        argv += ["-f", container_of(cfg)]
+    return argv + [*cfg.encoder_args, "-y", ff.path_arg(target)]
+
+
+class EncoderTap:
+    """The result: an ffmpeg encoder fed by a writer thread through a bounded queue."""
+
+    def __init__(self, job: Job, raw: ff.RawVideo, stack: ExitStack, *, stdout: Optional[int],
+                 progress: Optional[Progress]) -> None:  # fmt: skip
+        cfg = self.cfg = job.cfg
+        exe = ff.find_ffmpeg()
+        # the file appears under its name only when the whole run went well
+        target = "pipe:1" if cfg.output_is_pipe else stack.enter_context(
+            atomic_sequence(cfg.output) if is_sequence(cfg.output) else atomic_path(cfg.output))
+        audio = audio_args(job)
+        out = (stdout if stdout is not None else sys.stdout.fileno()) if cfg.output_is_pipe else subprocess.DEVNULL
+        self.encoder = stack.enter_context(ff.FFmpegProcess(
+            encoder_argv(exe, job, raw, target, audio), role="encoder", stdin=subprocess.PIPE, stdout=out))  # fmt: skip
+        self.q: "queue.Queue[Any]" = queue.Queue(maxsize=max(cfg.queue_size, cfg.factor))
+        self.writer = Writer(self.encoder.stdin, self.q, on_frame=progress.update if progress else None)
+        self.waited = Counter()  # the stage blocked because the encoder is behind
+        self.writer.start()
+
+    def put(self, index: int, frame: np.ndarray) -> None:
+        if self.writer.error is not None:
+            self._check()  # raises: the writer failed
+        t0 = time.perf_counter()
+        self.q.put(frame)
+        self.waited.seconds += time.perf_counter() - t0
+
+    def finish(self) -> None:
+        self.writer.end()
+        self._check()
+
+    def abort(self) -> None:
+        self.encoder.kill()
+        self.writer.close()
+
+    @property
+    def count(self) -> int:
+        return self.writer.count
+
+    def _check(self) -> None:
+        code = self.encoder.finish()
+        tail = self.encoder.stderr_tail()
+        error = self.writer.error
+        closed = code == -13 or "Broken pipe" in tail or isinstance(error, BrokenPipeError)
+        if self.cfg.output_is_pipe and (code != 0 or error is not None) and closed:
+            raise OutputClosed("the reader of standard output closed the pipe")
+        where = "to standard output" if self.cfg.output_is_pipe else self.cfg.output
+        if code != 0:
+            raise FFmpegError(f"encoding {where} failed (ffmpeg exit code {code})", tail)
+        if error is not None:
+            raise error
+
+
+def audio_args(job: Job) -> list[str]:
+    """Encoder arguments for the second input (the source file's audio)."""
+    cfg, plan, n_frames = job.cfg, job.plan, job.info.n_frames
+    if cfg.input_is_pipe or cfg.output_is_pipe or not job.info.has_audio or cfg.audio == "drop":
+        return []
+    if job.chunk is not None or n_frames is None:
+        return []
+    ext_in = os.path.splitext(cfg.input)[1].lower()
+    ext_out = container_of(cfg)
+    whole = plan.trim_start == 0 and (plan.trim_stop is None or plan.trim_stop >= n_frames)
+    if plan.mode == "fps" and whole and ext_in == ext_out:
+        return ["-map", "1:a:0", "-c:a", "copy"]
+    segments = plan.audio_segments(n_frames)
+    if not segments:
+        return []
+    graph = audio_filter_graph(segments, cfg.audio, plan.output_duration(n_frames))
+    codec = ["-c:a", "aac"] if ext_out in (".mp4", ".m4v", ".mov", ".mkv") else []
+    return ["-filter_complex", graph, "-map", "[aout]"] + codec

@@ -1,0 +1,147 @@
+"""Threads and bounded queues: the only concurrency in a run.
+
+Back-pressure comes from bounded queues; the end of a stream is the :data:`EOF` sentinel; a
+worker's exception travels through its queue (:class:`Reader`) or is re-raised where the
+:class:`Writer` is finished. No thread polls.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from typing import IO, Any, Callable, Iterator, Optional
+
+import numpy as np
+
+from .errors import InputError
+
+__all__ = ["EOF", "Reader", "Writer", "queue_items", "drain", "Counter"]
+
+EOF = object()
+
+
+class Counter:
+    """Seconds spent waiting, added up by one thread (read by others only after it ends)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+
+def _readinto_full(stream: IO[bytes], view: memoryview) -> int:
+    got = 0
+    while got < len(view):
+        n = stream.readinto(view[got:])  # type: ignore[attr-defined]
+        if not n:
+            break
+        got += n
+    return got
+
+
+class Reader(threading.Thread):
+    """Reads fixed-size frames (1-D uint8 buffers of ``frame_bytes``) from a pipe into a bounded
+    queue, at most ``limit``; ends with :data:`EOF`, or puts the exception that stopped it."""
+
+    def __init__(self, stream: IO[bytes], frame_bytes: int, q: "queue.Queue[Any]", stop: threading.Event,
+                 limit: Optional[int]) -> None:  # fmt: skip
+        super().__init__(daemon=True, name="ds-slowmo-reader")
+        self.stream, self.frame_bytes, self.q, self.stop, self.limit = stream, frame_bytes, q, stop, limit
+        self.count = 0
+        self.hit_limit = False
+        self.waited = Counter()
+
+    def run(self) -> None:
+        try:
+            while not self.stop.is_set():
+                if self.limit is not None and self.count >= self.limit:
+                    self.hit_limit = True
+                    break
+                frame = self._read_one()
+                if frame is None:
+                    break
+                self.q.put(frame)
+                self.count += 1
+            self.q.put(EOF)
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            self.q.put(exc)
+
+    def _read_one(self) -> Optional[np.ndarray]:
+        frame = np.empty(self.frame_bytes, dtype=np.uint8)
+        t0 = time.perf_counter()
+        got = _readinto_full(self.stream, memoryview(frame.data).cast("B"))
+        self.waited.seconds += time.perf_counter() - t0
+        if got == 0:
+            return None
+        if got < self.frame_bytes:
+            raise InputError(
+                f"the decoder stopped in the middle of frame {self.count} ({got} of {self.frame_bytes} bytes); "
+                "the input is truncated or corrupt"
+            )
+        return frame
+
+
+class Writer(threading.Thread):
+    """Writes frames from a bounded queue into a pipe, each through ``transform`` if given. On
+    failure it records the exception and keeps draining, so the producer never blocks on it."""
+
+    def __init__(self, stream: IO[bytes], q: "queue.Queue[Any]", *, name: str = "ds-slowmo-writer",
+                 on_frame: Optional[Callable[[int], None]] = None) -> None:  # fmt: skip
+        super().__init__(daemon=True, name=name)
+        self.stream, self.q, self.on_frame = stream, q, on_frame
+        self.count = 0
+        self.error: Optional[BaseException] = None
+        self.waited = Counter()
+
+    def run(self) -> None:
+        try:
+            while True:
+                item = self.q.get()
+                if item is EOF:
+                    return
+                t0 = time.perf_counter()
+                view = memoryview(item).cast("B")
+                done = 0
+                while done < len(view):
+                    done += self.stream.write(view[done:]) or 0
+                self.waited.seconds += time.perf_counter() - t0
+                self.count += 1
+                if self.on_frame is not None:
+                    self.on_frame(self.count)
+        except BaseException as exc:
+            self.error = exc
+            while self.q.get() is not EOF:
+                pass
+
+    def end(self) -> None:
+        """Send EOF and wait for the thread."""
+        self.q.put(EOF)
+        self.join()
+
+    def close(self) -> None:
+        """Unblock and end the thread from outside (error paths): empty the queue, send EOF."""
+        if self.is_alive():
+            drain(self.q)
+            self.q.put(EOF)
+        self.join(timeout=10)
+
+
+def queue_items(q: "queue.Queue[Any]", waited: Optional[Counter] = None) -> Iterator[np.ndarray]:
+    """The items of a reader's queue until :data:`EOF`; a queued exception is raised here."""
+    while True:
+        t0 = time.perf_counter()
+        item = q.get()
+        if waited is not None:
+            waited.seconds += time.perf_counter() - t0
+        if item is EOF:
+            return
+        if isinstance(item, BaseException):
+            raise item
+        yield item
+
+
+def drain(q: "queue.Queue[Any]") -> None:
+    while True:
+        try:
+            q.get_nowait()
+        except queue.Empty:
+            return
