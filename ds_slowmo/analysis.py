@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Thumb", "thumbnail", "cut_score", "is_cut", "is_duplicate", "CUT_THRESHOLD", "DUP_THRESHOLD", "CUT_HIST_MIN"]
+__all__ = ["Thumb", "thumbnail", "grid", "plane_cells", "thumb_of_cells", "cut_score", "is_cut", "is_duplicate", "CUT_THRESHOLD", "DUP_THRESHOLD", "CUT_HIST_MIN"]
 
 CUT_THRESHOLD = 30.0
 CUT_HIST_MIN = 0.15
@@ -32,15 +32,39 @@ class Thumb:
     hist: np.ndarray  # float64 (512,) normalised 8x8x8 RGB histogram of the cells
 
 
+def grid(height: int, width: int) -> tuple[int, int, int, int]:
+    """Cells of a thumbnail: (rows, columns, block height, block width), at most 36x64 cells;
+    the remainder at the bottom and right is left out."""
+    by, bx = max(1, height // _CELLS[0]), max(1, width // _CELLS[1])
+    return height // by, width // bx, by, bx
+
+
 def thumbnail(frame: np.ndarray) -> Thumb:
     """Block means of an ``(H, W, 3)`` uint8 frame on a grid of at most 36x64 cells."""
     h, w, _ = frame.shape
-    by, bx = max(1, h // _CELLS[0]), max(1, w // _CELLS[1])
-    ny, nx = h // by, w // bx
+    ny, nx, by, bx = grid(h, w)
     # integer sums, rows first then columns: ~9x faster than a float mean over both axes
     rows = frame[: ny * by, : nx * bx].reshape(ny, by, nx * bx * 3).sum(axis=1, dtype=np.uint32)
     cells = rows.reshape(ny, nx, bx, 3).sum(axis=2, dtype=np.uint32).astype(np.float32) / np.float32(by * bx)
-    q = np.minimum(cells, 255.0).astype(np.int64) >> 5
+    return thumb_of_cells(cells)
+
+
+def plane_cells(plane: np.ndarray, cells: tuple[int, int, int, int], log2_h: int = 0, log2_w: int = 0) -> np.ndarray:
+    """Block means (float32) of one plane, subsampled by ``2**log2`` against the frame, on the
+    frame's thumbnail grid ``cells`` (see :func:`grid`)."""
+    ny, nx, by, bx = cells
+    ry = (np.arange(ny) * by) >> log2_h
+    rx = (np.arange(nx) * bx) >> log2_w
+    cut = plane[: max(1, (ny * by) >> log2_h), : max(1, (nx * bx) >> log2_w)]
+    sums = np.add.reduceat(np.add.reduceat(cut, ry, axis=0, dtype=np.uint64), rx, axis=1)
+    hy = np.diff(np.append(ry, cut.shape[0]))
+    hx = np.diff(np.append(rx, cut.shape[1]))
+    return (sums / np.outer(hy, hx)).astype(np.float32)
+
+
+def thumb_of_cells(cells: np.ndarray) -> Thumb:
+    """A thumbnail from float32 ``(h, w, 3)`` RGB cell means on the 0-255 scale."""
+    q = np.clip(cells, 0.0, 255.0).astype(np.int64) >> 5
     idx = (q[..., 0] << 6) | (q[..., 1] << 3) | q[..., 2]
     hist = np.bincount(idx.ravel(), minlength=512).astype(np.float64)
     return Thumb(cells, hist / hist.sum())

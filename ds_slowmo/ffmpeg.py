@@ -75,10 +75,13 @@ class VideoInfo:
     duration: Optional[Fraction] = None
     has_audio: bool = False
     rate_exact: bool = True  # False when only ffmpeg's rounded "29.97 fps" was available
-
-    @property
-    def frame_bytes(self) -> int:
-        return self.width * self.height * 3
+    color_range: Optional[str] = None
+    color_space: Optional[str] = None
+    color_primaries: Optional[str] = None
+    color_trc: Optional[str] = None
+    chroma_location: Optional[str] = None
+    sar: Fraction = Fraction(1)
+    field_order: str = "unknown"
 
 
 _VIDEO_RE = re.compile(
@@ -120,7 +123,7 @@ def parse_input_info(stderr: str) -> VideoInfo:
     size = _SIZE_RE.search(rest)
     if not size:
         raise InputError(f"could not read the frame size from ffmpeg's stream line: {rest.strip()}")
-    pix = _pix_fmt(rest)
+    pix = pix_fmt_of(rest)
     fps = _FPS_RE.search(rest)
     if not fps:
         raise InputError(
@@ -142,7 +145,7 @@ def parse_input_info(stderr: str) -> VideoInfo:
     )
 
 
-def _pix_fmt(stream_rest: str) -> str:
+def pix_fmt_of(stream_rest: str) -> str:
     # "h264 (High) (avc1 / 0x31637661), yuv420p(progressive), 320x240 ..." -> "yuv420p"
     depth = 0
     fields: list[str] = []
@@ -673,12 +676,24 @@ def _even_crop(raw: RawVideo, fmt: str) -> Optional[tuple[str, str]]:
 
 
 def decoder_argv(exe: str, src: str, *, limit: Optional[int], pipe: bool, seek: Optional[Fraction] = None,
-                 pix_fmt: str = "rgb24") -> list[str]:  # fmt: skip
-    """Decode the first video stream to raw frames on stdout, one per decoded frame."""
+                 pix_fmt: Optional[str] = None, vf: Optional[str] = None) -> list[str]:  # fmt: skip
+    """Decode the first video stream to raw frames on stdout, one per decoded frame, in
+    ``pix_fmt`` (None: whatever ``vf`` or the decoder gives)."""
     argv = preamble(exe, "info", stdin=True) if pipe else preamble(exe)
     if seek is not None:
         argv += ["-ss", f"{float(seek):.6f}"]
     argv += ["-i", "pipe:0" if pipe else path_arg(src), "-map", "0:v:0"]
     if limit is not None:
         argv += ["-frames:v", str(limit)]
-    return argv + ["-fps_mode", "passthrough", "-an", "-sn", "-dn", "-f", "rawvideo", "-pix_fmt", pix_fmt, "pipe:1"]
+    argv += ["-vf", vf] if vf else []
+    argv += ["-pix_fmt", pix_fmt] if pix_fmt else []
+    return argv + ["-fps_mode", "passthrough", "-an", "-sn", "-dn", "-f", "rawvideo", "pipe:1"]
+
+
+_OUT_STREAM_RE = re.compile(r"Output #0.*?Stream #0:0[^\n]*?: Video: (?P<rest>[^\n]*)", re.DOTALL)
+
+
+def parse_output_pix_fmt(header: str) -> Optional[str]:
+    """The pixel format of the first output stream in ffmpeg's header (what a decoder writes)."""
+    m = _OUT_STREAM_RE.search(header)
+    return pix_fmt_of(m.group("rest")) if m else None

@@ -7,6 +7,7 @@ window. For a pipe the decoder starts first and the job follows from what it pri
 
 from __future__ import annotations
 
+import logging
 import queue
 import subprocess
 import sys
@@ -17,31 +18,37 @@ from typing import Any, Iterator, Optional
 import numpy as np
 
 from . import ffmpeg as ff
+from . import colour
 from .chunks import Chunk, seek_seconds
 from .config import Config
 from .errors import FFmpegError, InputError, ffmpeg_said
+from .door import Colour
 from .job import Job, prepare
+from .pixfmt import NATIVE, Native, native_for
 from .threads import Counter, Reader, drain, queue_items
 
-__all__ = ["Source", "open_source"]
+__all__ = ["Source", "open_source", "raw_of", "colour_of"]
+
+log = logging.getLogger("ds_slowmo")
 
 
 class Source:
     """A running decoder and its reader: :meth:`frames` yields the window's frames."""
 
-    def __init__(self, job: Job, decoder: ff.FFmpegProcess, raw: ff.RawVideo, q_size: int,
+    def __init__(self, job: Job, decoder: ff.FFmpegProcess, native: Native, q_size: int,
                  stop: threading.Event) -> None:  # fmt: skip
-        self.job, self.decoder, self.raw = job, decoder, raw
+        self.job, self.decoder, self.fmt = job, decoder, native.fmt
+        self.raw = raw_of(job, native)
+        self.colour = colour_of(job.info, native)
         self.q: "queue.Queue[Any]" = queue.Queue(maxsize=q_size)
         self.waited = Counter()  # the consumer waiting for frames
-        size = raw.width * raw.height * 3  # rgb24 for now
+        size = self.fmt.frame_size(self.raw.width, self.raw.height)
         self.reader = Reader(decoder.stdout, size, self.q, stop, job.window.count)
         self.reader.start()
 
     def frames(self) -> Iterator[np.ndarray]:
-        shape = (self.raw.height, self.raw.width, 3)
-        for buf in queue_items(self.q, self.waited):
-            yield buf.reshape(shape)
+        """The frames: 1-D byte buffers in :attr:`fmt`, exactly as the decoder wrote them."""
+        return queue_items(self.q, self.waited)
 
     @property
     def count(self) -> int:
@@ -92,24 +99,55 @@ def open_source(cfg: Config, stack: ExitStack, stop: threading.Event, *, chunk: 
     """Start the decoder (its process joins ``stack``) and the reader; work out the job."""
     exe = ff.find_ffmpeg()
     if cfg.input_is_pipe:
+        # the format is known only once ffmpeg has read the stream: let it keep the input's own
+        # (or convert to the nearest native one), and read which it chose from its header
         decoder = stack.enter_context(ff.FFmpegProcess(
-            ff.decoder_argv(exe, cfg.input, limit=None, pipe=True), role="decoder",
-            stdin=stdin if stdin is not None else sys.stdin.fileno(), stdout=subprocess.PIPE))  # fmt: skip
-        job = prepare(cfg, _pipe_info(decoder))
+            ff.decoder_argv(exe, cfg.input, limit=None, pipe=True, pix_fmt=None, vf=f"format={ACCEPTED}"),
+            role="decoder", stdin=stdin if stdin is not None else sys.stdin.fileno(), stdout=subprocess.PIPE))  # fmt: skip
+        info = _pipe_info(decoder)
+        chosen = ff.parse_output_pix_fmt(decoder.wait_header()) or info.pix_fmt
+        native = _native(info.pix_fmt if chosen.replace("yuvj", "yuv") == info.pix_fmt.replace("yuvj", "yuv") else chosen)
+        job = prepare(cfg, info)
     else:
         job = prepare(cfg, info or ff.probe(cfg.input, exe), chunk)
+        native = _native(job.info.pix_fmt)
         w = job.window
         seek = seek_seconds(w.first, job.plan.in_rate)
         decoder = stack.enter_context(ff.FFmpegProcess(
-            ff.decoder_argv(exe, cfg.input, limit=w.count, pipe=False, seek=seek), role="decoder",
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE))  # fmt: skip
-    return Source(job, decoder, raw_of(job), cfg.queue_size, stop)
+            ff.decoder_argv(exe, cfg.input, limit=w.count, pipe=False, seek=seek, pix_fmt=native.fmt.name),
+            role="decoder", stdin=subprocess.DEVNULL, stdout=subprocess.PIPE))  # fmt: skip
+    return Source(job, decoder, native, cfg.queue_size, stop)
 
 
-def raw_of(job: Job) -> ff.RawVideo:
-    """The frames as they cross the pipe from the decoder (and on to the encoder)."""
+#: what a pipe decoder may hand over: every native format (the yuvj names are their full-range
+#: twins, kept as they are rather than squeezed to limited range)
+ACCEPTED = "|".join([*NATIVE, "yuvj420p", "yuvj422p", "yuvj444p"])
+
+
+def _native(pix_fmt: str) -> Native:
+    native = native_for(pix_fmt)
+    if native.note:
+        log.info("%s", native.note)
+    return native
+
+
+def raw_of(job: Job, native: Native) -> ff.RawVideo:
+    """The frames as they cross the pipes from the decoder and on to the encoder: the native
+    format, with the input's colour tags and sample aspect ratio (a yuvj input is full range)."""
     info = job.info
-    return ff.RawVideo("rgb24", info.width, info.height, job.plan.out_rate)
+    rng = info.color_range or ("pc" if native.full_range_hint and not native.fmt.is_rgb else None)
+    return ff.RawVideo(native.fmt.name, info.width, info.height, job.plan.out_rate, color_range=rng,
+                       color_space=info.color_space, color_primaries=info.color_primaries,
+                       color_trc=info.color_trc, chroma_location=info.chroma_location, sar=info.sar)  # fmt: skip
+
+
+def colour_of(info: ff.VideoInfo, native: Native) -> Colour:
+    """How a model's door reads these samples as RGB: the tagged matrix, else what players
+    guess (BT.601 below 720 lines, BT.709 from 720 up); the tagged range, else limited (full
+    for yuvj and gray)."""
+    tagged = info.color_space if info.color_space in colour.MATRICES else None
+    full = info.color_range in ("pc", "jpeg") if info.color_range else native.full_range_hint
+    return Colour(colour.guess_matrix(info.height, tagged), full, info.chroma_location)
 
 
 def _pipe_info(decoder: ff.FFmpegProcess) -> ff.VideoInfo:
