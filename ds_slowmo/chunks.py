@@ -1,12 +1,16 @@
 """PURE chunk plan: split one run into independent pieces whose outputs, joined in order, are
 exactly the single run's output.
 
-Chunk ``c`` owns source frames ``[start, stop)``: it emits their copies and the in-betweens of
-gaps ``start .. stop-1``. The gap at its end needs frame ``stop`` too, so every chunk but the
-last reads that one frame of overlap (as the right neighbour only; the next chunk emits it).
-The last chunk also emits the held frames of ``fps`` mode. Boundaries fall on keyframes, so
-each chunk's decoder seeks straight to its first frame; they depend only on the input and the
-chunk length, never on how many workers run them, so a resumed run finds the same chunks.
+Chunk ``c`` owns the source positions ``[start, stop)``: it emits the output frames that fall
+there (see :meth:`Plan.frames_at`): copies of its frames, in-betweens of gaps
+``start .. stop-1``, and in the last chunk the holds after the last frame. Its output frame
+numbers are ``[output_index(start), output_index(stop))``. A gap at its end needs frame
+``stop`` too, so every chunk but the last reads that one frame of overlap (as the right
+neighbour only; the next chunk emits what falls on it). With an ``--fps`` target a chunk's
+first frame may fall between output instants and not be shown itself. Boundaries fall on
+keyframes, so each chunk's decoder seeks straight to its first frame; they depend only on
+the input and the chunk length, never on how many workers run them, so a resumed run finds
+the same chunks.
 """
 
 from __future__ import annotations

@@ -5,16 +5,19 @@ values end to end; times map to frame numbers by rounding ``t * rate`` half up.
 
 Vocabulary
 - Source frames are numbered ``0 .. N-1`` in the *original* input (trim does not renumber).
-- Gap ``i`` lies between source frames ``i`` and ``i + 1``.
-- A :class:`Plan` says, for each kept gap, which in-between times it gets, and how many
-  times the last frame is held (``fps`` mode). :meth:`Plan.steps` spells the whole output out
-  as :class:`Copy` / :class:`Interp` steps, and :meth:`Plan.audio_segments` gives the input
-  time spans and their stretch, so counting, trimming, ranges and audio all derive from one
-  place.
+- Gap ``i`` lies between source frames ``i`` and ``i + 1``; a source *position* ``s = i + u``
+  (``0 <= u < 1``) is frame ``i`` itself when ``u == 0``, else a point inside gap ``i``.
+- A :class:`Plan` maps the output clock (frame ``k`` at ``k / out_rate``) onto source
+  positions through the stretched source timeline. :meth:`Plan.frames_at` is the primitive
+  (which output frames fall on source frame ``i``); :meth:`Plan.steps` spells the output out as
+  :class:`Copy` / :class:`Interp` steps; counts, indices, audio segments and the set of times a
+  model must make all derive from the same arithmetic, in closed form.
 """
 
 from __future__ import annotations
 
+import bisect
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -35,6 +38,7 @@ __all__ = [
     "parse_span",
     "parse_rate",
     "parse_slow_rate",
+    "parse_fps",
     "position_to_frame",
     "span_to_frames",
     "build_plan",
@@ -163,6 +167,18 @@ def parse_rate(text: str) -> Fraction:
     return rate
 
 
+#: the usual decimal spellings of NTSC rates, which mean ``n * 1000/1001`` exactly
+NTSC_SPELLINGS = {"23.976": Fraction(24000, 1001), "29.97": Fraction(30000, 1001),
+                  "59.94": Fraction(60000, 1001), "119.88": Fraction(120000, 1001)}  # fmt: skip
+
+
+def parse_fps(text: str) -> Fraction:
+    """``--fps``: any positive rational (``60``, ``60000/1001``, ``50.5``), taken literally,
+    except the NTSC spellings 23.976, 29.97, 59.94 and 119.88, which mean n*1000/1001."""
+    spelled = NTSC_SPELLINGS.get(text.strip())
+    return spelled if spelled is not None else parse_rate(text)
+
+
 def parse_slow_rate(text: str) -> int:
     """The notebook's ``--slow-rate``: 0.5 -> factor 2, 0.25 -> 4. Must be 1/integer (< 1)."""
     try:
@@ -239,12 +255,26 @@ class AudioSegment:
     stretch: int
 
 
+@functools.lru_cache(maxsize=4096)
+def _offsets(phase: int, width: int, p: int) -> tuple[Fraction, ...]:
+    """Offsets ``u`` in [0, 1) of the output instants inside one source frame. In units where
+    output instants fall on multiples of ``p``, the frame spans ``[-phase, width - phase)``."""
+    return tuple(Fraction(x, width) for x in range((-phase) % p, width, p))
+
+
 @dataclass(frozen=True)
 class Plan:
-    """Which gaps get which in-betweens. Immutable; every count derives from it.
+    """Which output frame is which. Immutable; every count derives from it.
 
-    ``slowed`` holds half-open *gap* index ranges ``[a, b)``, already clipped to the trim,
-    sorted and disjoint. ``trim_stop`` of ``None`` means "to the end of the input".
+    The output clock: output frame ``k`` sits at ``k / out_rate`` on the output timeline. Each
+    kept source frame ``i`` occupies ``stretch(i) / in_rate`` seconds of it (``factor`` in a
+    slowed gap, 1 elsewhere; the last kept frame always 1), so output frame ``k`` shows the
+    source position ``s`` where the stretched source reaches ``k / out_rate``: a copy of ``s``
+    when ``s`` is whole, else an in-between of gap ``floor(s)`` (a hold after the last frame).
+
+    ``out_rate`` is ``target`` when given (``--fps``), ``factor * in_rate`` in ``fps`` mode,
+    else ``in_rate``. ``slowed`` holds half-open *gap* index ranges ``[a, b)``, already clipped
+    to the trim, sorted and disjoint. ``trim_stop`` of ``None`` means "to the end".
     """
 
     mode: str
@@ -253,106 +283,94 @@ class Plan:
     trim_start: int = 0
     trim_stop: Optional[int] = None
     slowed: tuple[tuple[int, int], ...] = ()
+    target: Optional[Fraction] = None
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise UsageError(f"--mode must be slowmo or fps (got {self.mode!r})")
-        if not isinstance(self.factor, int) or self.factor < 2:
+        if not isinstance(self.factor, int) or isinstance(self.factor, bool) or self.factor < 2:
             raise UsageError(f"--factor must be an integer >= 2 (got {self.factor})")
         if self.in_rate <= 0:
             raise UsageError(f"input frame rate must be positive (got {self.in_rate})")
+        if self.target is not None and self.target <= 0:
+            raise UsageError(f"--fps must be positive (got {self.target})")
 
     @property
     def out_rate(self) -> Fraction:
+        if self.target is not None:
+            return Fraction(self.target)
         return self.in_rate * self.factor if self.mode == "fps" else self.in_rate
 
-    @property
-    def times(self) -> tuple[Fraction, ...]:
-        """The in-between times of an interpolated gap: ``k / F`` for ``k = 1 .. F-1``."""
-        return tuple(Fraction(k, self.factor) for k in range(1, self.factor))
+    @functools.cached_property
+    def _clock(self) -> tuple[int, int]:
+        """``in_rate / out_rate`` as ``(p, d)``: one unit of stretch is ``d`` ticks, output
+        instants fall every ``p`` ticks."""
+        q = self.in_rate / self.out_rate
+        return q.numerator, q.denominator
 
     def keeps(self, i: int) -> bool:
         """Is source frame ``i`` inside the trim?"""
         return i >= self.trim_start and (self.trim_stop is None or i < self.trim_stop)
 
-    def gap_times(self, i: int) -> tuple[Fraction, ...]:
-        """In-between times for gap ``i`` (assumes frames ``i`` and ``i+1`` are both kept)."""
-        if self.mode == "fps":
-            return self.times
-        for a, b in self.slowed:
-            if a <= i < b:
-                return self.times
-            if i < a:
-                break
-        return ()
-
-    @property
-    def tail_holds(self) -> int:
-        """Extra copies of the last kept frame (``fps`` mode keeps the duration exact)."""
-        return self.factor - 1 if self.mode == "fps" else 0
-
     def kept(self, n_frames: int) -> range:
         stop = n_frames if self.trim_stop is None else min(self.trim_stop, n_frames)
         return range(min(self.trim_start, stop), stop)
 
+    def stretch(self, i: int) -> int:
+        """Output-timeline length of source frame ``i`` in source frame periods, assuming
+        frame ``i + 1`` is kept (the last kept frame's stretch is 1)."""
+        j = bisect.bisect_right(self.slowed, (i, _BIG)) - 1
+        return self.factor if j >= 0 and self.slowed[j][0] <= i < self.slowed[j][1] else 1
+
+    def weight_before(self, i: int) -> int:
+        """Stretched length of the kept frames before ``i`` (``trim_start .. i-1``). O(ranges)."""
+        slowed = sum(max(0, min(b, i) - max(a, self.trim_start)) for a, b in self.slowed)
+        return max(0, i - self.trim_start) + slowed * (self.factor - 1)
+
+    def frames_at(self, i: int, last: bool) -> tuple[Fraction, ...]:
+        """Offsets ``u`` in [0, 1) of the output frames whose source position lies in
+        ``[i, i + 1)``: ``u == 0`` is a copy of ``i``; ``u > 0`` an in-between of gap ``i``,
+        or a hold of ``i`` when ``i`` is the ``last`` kept frame."""
+        if not self.keeps(i):
+            raise ValueError(f"source frame {i} is not kept by the trim")
+        p, d = self._clock
+        width = 1 if last else self.stretch(i)
+        return _offsets(self.weight_before(i) * d % p, width * d, p)
+
+    def gap_times(self, i: int) -> tuple[Fraction, ...]:
+        """In-between times of gap ``i`` (frames ``i`` and ``i + 1`` both kept)."""
+        return tuple(u for u in self.frames_at(i, False) if u)
+
     def steps(self, n_frames: int) -> Iterator[Step]:
         """The whole output, in order, for an input of ``n_frames`` frames."""
         kept = self.kept(n_frames)
+        p, d = self._clock
+        weight = 0
         for i in kept:
-            yield Copy(i)
-            if i + 1 in kept:
-                for t in self.gap_times(i):
-                    yield Interp(i, t)
-        if len(kept):
-            for _ in range(self.tail_holds):
-                yield Copy(kept[-1])
+            last = i == kept.stop - 1
+            width = 1 if last else self.stretch(i)
+            for u in _offsets(weight * d % p, width * d, p):
+                yield Interp(i, u) if u and not last else Copy(i)
+            weight += width
+
+    def _ceil_ticks(self, weight: int) -> int:
+        """Number of output instants before stretched length ``weight``."""
+        p, d = self._clock
+        return -(-weight * d // p)
 
     def output_count(self, n_frames: int) -> int:
-        """Closed form of ``len(list(steps(n)))``."""
-        kept = self.kept(n_frames)
-        n = len(kept)
-        if n == 0:
-            return 0
-        if self.mode == "fps":
-            return fps_count(n, self.factor)
-        s = sum(max(0, min(b, kept.stop - 1) - max(a, kept.start)) for a, b in self.slowed)
-        return n + s * (self.factor - 1)
-
-    def audio_segments(self, n_frames: int) -> list[AudioSegment]:
-        """Input time spans with their stretch, covering the kept frames, merged where equal.
-        Source frame ``i`` occupies ``[i/r, (i+1)/r)`` and lasts ``F`` output frames when gap
-        ``i`` is slowed, 1 otherwise; so audio and video durations agree exactly. O(ranges)."""
+        """Closed form of ``len(list(steps(n)))``. O(ranges)."""
         kept = self.kept(n_frames)
         if not len(kept):
-            return []
-        spans: list[tuple[int, int, int]] = []  # (first frame, end frame, stretch)
-        cur = kept.start
-        if self.mode == "slowmo":
-            for a, b in self.slowed:
-                a, b = max(a, kept.start), min(b, kept.stop - 1)  # gaps inside the kept frames
-                if a >= b:
-                    continue
-                if a > cur:
-                    spans.append((cur, a, 1))
-                if spans and spans[-1][2] == self.factor and spans[-1][1] == a:
-                    spans[-1] = (spans[-1][0], b, self.factor)
-                else:
-                    spans.append((a, b, self.factor))
-                cur = b
-        if cur < kept.stop:
-            spans.append((cur, kept.stop, 1))
-        r = self.in_rate
-        return [AudioSegment(Fraction(s) / r, Fraction(e) / r, k) for s, e, k in spans]
+            return 0
+        return self._ceil_ticks(self.weight_before(kept.stop - 1) + 1)
 
     def output_index(self, i: int) -> int:
-        """Output frame number of ``Copy(i)`` for a kept source frame ``i``."""
+        """Output frame number of the first output frame at source position ``>= i``
+        (``Copy(i)`` when ``i`` is copied) for a kept source frame ``i``."""
         if not self.keeps(i):
             raise ValueError(f"source frame {i} is not kept by the trim")
-        n = i - self.trim_start
-        if self.mode == "fps":
-            return n * self.factor
-        slowed = sum(max(0, min(b, i) - max(a, self.trim_start)) for a, b in self.slowed)
-        return n + slowed * (self.factor - 1)
+        return self._ceil_ticks(self.weight_before(i))
 
     def original_index(self, k: int) -> int:
         """The source frame an unprocessed copy would show at the time of output frame ``k``
@@ -363,6 +381,77 @@ class Plan:
 
     def output_duration(self, n_frames: int) -> Fraction:
         return Fraction(self.output_count(n_frames)) / self.out_rate
+
+    def audio_segments(self, n_frames: int) -> list[AudioSegment]:
+        """Input time spans with their stretch, covering the kept frames, merged where equal.
+        Source frame ``i`` occupies ``[i/r, (i+1)/r)`` and lasts ``stretch(i) / r`` on the
+        output timeline; so audio and video durations agree within one output frame (exactly
+        when no ``target`` rate is set). O(ranges)."""
+        kept = self.kept(n_frames)
+        if not len(kept):
+            return []
+        spans: list[tuple[int, int, int]] = []  # (first frame, end frame, stretch)
+        cur = kept.start
+        for a, b in self.slowed:
+            a, b = max(a, kept.start), min(b, kept.stop - 1)  # gaps inside the kept frames
+            if a >= b:
+                continue
+            if a > cur:
+                spans.append((cur, a, 1))
+            if spans and spans[-1][2] == self.factor and spans[-1][1] == a:
+                spans[-1] = (spans[-1][0], b, self.factor)
+            else:
+                spans.append((a, b, self.factor))
+            cur = b
+        if cur < kept.stop:
+            spans.append((cur, kept.stop, 1))
+        r = self.in_rate
+        return [AudioSegment(Fraction(s) / r, Fraction(e) / r, k) for s, e, k in spans]
+
+    def _runs(self, stop: Optional[int]) -> Iterator[tuple[int, Optional[int], int]]:
+        """``(first, end, stretch)``: runs of equal stretch over frames ``trim_start .. stop-1``
+        (``end``/``stop`` ``None``: unbounded)."""
+        cur = self.trim_start
+        for a, b in self.slowed:
+            a, b = max(a, cur), b if stop is None else min(b, stop)
+            if a >= b:
+                continue
+            if a > cur:
+                yield cur, a, 1
+            yield a, b, self.factor
+            cur = b
+        if stop is None or cur < stop:
+            yield cur, stop, 1
+
+    def _phase_times(self, n_frames: Optional[int]) -> Iterator[tuple[Fraction, ...]]:
+        """The in-between offsets of every distinct (phase, stretch) a non-last frame has."""
+        if n_frames is not None:
+            stop: Optional[int] = max(self.trim_start, self.kept(n_frames).stop - 1)
+        else:
+            stop = None if self.trim_stop is None else self.trim_stop - 1
+        p, d = self._clock
+        for first, end, width in self._runs(stop):
+            period = p // math.gcd(width * d, p)
+            count = period if end is None else min(period, end - first)
+            base = self.weight_before(first)
+            for j in range(count):
+                yield _offsets((base + j * width) * d % p, width * d, p)
+
+    def interp_times(self, n_frames: Optional[int] = None) -> frozenset[Fraction]:
+        """Every distinct in-between time the plan asks a model for (``n_frames`` ``None``:
+        for an input of any length). O(ranges x output phases), no per-frame loop."""
+        return frozenset(u for us in self._phase_times(n_frames) for u in us if u)
+
+    def times_dyadic(self, n_frames: Optional[int] = None) -> bool:
+        """Are all in-between times ``k / 2^n``? (False: the model needs any-time support.)"""
+        return all(_dyadic(u) for us in self._phase_times(n_frames) for u in us)
+
+
+def _dyadic(t: Fraction) -> bool:
+    return t.denominator & (t.denominator - 1) == 0
+
+
+_BIG = 1 << 62  # "to the end" for an open range on an input of unknown length
 
 
 def slowmo_count(n: int, factor: int, slowed_gaps: int) -> int:
@@ -383,8 +472,10 @@ def build_plan(
     n_frames: Optional[int],
     ranges: Sequence[Span] = (),
     trim: Optional[Span] = None,
+    target: Optional[Fraction] = None,
 ) -> Plan:
-    """Resolve user spans against the input (rate, and length when known) into a Plan.
+    """Resolve user spans against the input (rate, and length when known) into a Plan;
+    ``target`` is the output rate of ``--fps`` (default: from ``mode`` and ``factor``).
 
     Raises :class:`UsageError` for reversed, overlapping or out-of-input spans. With an
     unknown length (a pipe) the end checks happen when the stream ends (see
@@ -407,18 +498,17 @@ def build_plan(
     if mode == "slowmo":
         if not ranges:
             resolved = [(0, -1, Span(None, None, ":"))]
-        big = 1 << 62  # "to the end" for an open range on an input of unknown length
         for a, b, _ in resolved:
             # range A:B slows gaps A .. B-1; clip to the gaps inside the trim
             ga = max(a, trim_start)
-            gb = b if b != -1 else big
+            gb = b if b != -1 else _BIG
             if trim_stop is not None:
                 gb = min(gb, trim_stop - 1)
             if n_frames is not None:
                 gb = min(gb, n_frames - 1)
             if ga < gb:
                 slowed.append((ga, gb))
-    return Plan(mode, factor, rate, trim_start, trim_stop, tuple(slowed))
+    return Plan(mode, factor, rate, trim_start, trim_stop, tuple(slowed), target)
 
 
 def check_length(plan: Plan, ranges: Sequence[Span], trim: Optional[Span], n_frames: int) -> None:

@@ -1,18 +1,27 @@
 """The model stage: source frames in, output frames out, in plan order. No I/O, no threads.
 
 The plan (pure) says *which* output frames exist: each is a source position ``s`` (a copy of
-frame ``i`` is ``s = i``, an in-between of gap ``i`` at ``t`` is ``s = i + t``). This stage
-decides *how* each is made, from what the frames look like:
+frame ``i`` is ``s = i``, an in-between of gap ``i`` at ``u`` is ``s = i + u``; see
+:meth:`Plan.frames_at`). This stage decides *how* each is made, from what the frames look like:
 
-- Normally frame ``s = i + t`` is the model's interpolation of frames ``i``, ``i + 1`` at ``t``.
+- Normally frame ``s = i + u`` is the model's interpolation of frames ``i``, ``i + 1`` at ``u``.
 - ``dedupe``: a run of near-identical frames counts as one held frame. Positions inside the run
   are interpolated between the distinct frames on either side (the *anchors*) at the time they
   occupy: frames ``A A B B`` give ``A, A|B@1/2, B, B|next@1/2``. Nothing is removed.
 - Scene cuts: between two anchors from different shots nothing is mixed; each position copies
   the nearer anchor (``u <= 1/2``: the left one).
 
-Counts and timing come from the plan alone, so neither option changes them. Pairs of frames
-that need the same times are batched ``batch_size`` at a time for the model.
+Counts and timing come from the plan alone, so neither option changes them.
+
+Two parts, both generic in the frame type (frames are opaque here):
+
+- :func:`decide`: source frames -> :class:`Shown` (a frame as it is: a copy or a hold) and
+  :class:`Mixed` (anchors ``left``, ``right`` and the times wanted between them), in order.
+- :func:`batch`: those -> model calls through a :class:`Mixer`, pairs that want the same
+  times ``batch_size`` at a time, output frames in order.
+
+:func:`make_frames` composes them; :func:`interpolate_frames` is the same for ``(H, W, 3)``
+uint8 RGB arrays and an :class:`~ds_slowmo.models.Interpolator` (via :class:`ModelMixer`).
 """
 
 from __future__ import annotations
@@ -21,7 +30,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Iterable, Iterator, Optional, Union
+from typing import Callable, Generic, Iterable, Iterator, Optional, Protocol, Sequence, TypeVar, Union
 
 import numpy as np
 
@@ -30,9 +39,23 @@ from .errors import InputError, ModelError
 from .models import Interpolator
 from .plan import Plan
 
-__all__ = ["StageStats", "interpolate_frames"]
+__all__ = [
+    "StageStats",
+    "Mixer",
+    "ModelMixer",
+    "Shown",
+    "Mixed",
+    "Made",
+    "decide",
+    "batch",
+    "make_frames",
+    "interpolate_frames",
+    "checked_rgb",
+]
 
 log = logging.getLogger("ds_slowmo")
+
+F = TypeVar("F")
 
 
 @dataclass
@@ -46,31 +69,244 @@ class StageStats:
     duplicates: int = 0  # source frames treated as repeats of the one before
 
 
-class _Anchor:
+class Mixer(Protocol[F]):
+    """Makes in-betweens: for each pair ``(left, right)``, one frame per time, in order."""
+
+    def mix(self, pairs: Sequence[tuple[F, F]], times: Sequence[Fraction]) -> Sequence[Sequence[F]]: ...
+
+
+@dataclass(frozen=True)
+class Shown(Generic[F]):
+    """One output frame: ``frame`` as it is (a copy of a source frame, or a hold)."""
+
+    frame: F
+
+
+@dataclass(frozen=True, eq=False)
+class Mixed(Generic[F]):
+    """``len(times)`` output frames: ``left`` and ``right`` (source frames ``i < j``) mixed at
+    each time in (0, 1)."""
+
+    left: F
+    right: F
+    times: tuple[Fraction, ...]
+
+
+Made = Union[Shown[F], Mixed[F]]
+
+
+class _Anchor(Generic[F]):
     """A distinct source frame; its thumbnail is computed only if a decision needs it."""
 
-    __slots__ = ("index", "frame", "_thumb")
+    __slots__ = ("index", "frame", "_thumb", "_make")
 
-    def __init__(self, index: int, frame: np.ndarray) -> None:
-        self.index, self.frame = index, frame
+    def __init__(self, index: int, frame: F, make: Callable[[F], Thumb]) -> None:
+        self.index, self.frame, self._make = index, frame, make
         self._thumb: Optional[Thumb] = None
 
     @property
     def thumb(self) -> Thumb:
         if self._thumb is None:
-            self._thumb = thumbnail(self.frame)
+            self._thumb = self._make(self.frame)
         return self._thumb
 
 
-class _Group:
-    """One pair of anchors and the times wanted between them; results filled in by a flush."""
+class _Decider(Generic[F]):
+    """The decision state: the last anchor, and the positions after it that wait for the
+    next anchor (the frames in between were duplicates of it)."""
 
-    __slots__ = ("left", "right", "times", "out")
+    def __init__(self, plan: Plan, thumb: Callable[[F], Thumb], scene: Optional[float],
+                 dedupe: Optional[float], stats: StageStats) -> None:  # fmt: skip
+        self.plan, self.thumb, self.scene, self.dedupe, self.st = plan, thumb, scene, dedupe, stats
+        self.anchor: Optional[_Anchor[F]] = None
+        self.waiting: list[Fraction] = []
 
-    def __init__(self, left: np.ndarray, right: np.ndarray) -> None:
-        self.left, self.right = left, right
-        self.times: list[Fraction] = []
-        self.out: Optional[np.ndarray] = None
+    def arrive(self, index: int, frame: F) -> list[Made[F]]:
+        """Kept frame ``index`` arrived; the one before it (if any) was ``index - 1``."""
+        current = _Anchor(index, frame, self.thumb)
+        if self.anchor is None:
+            self.anchor = current
+            return []
+        out = self.place(index - 1, last=False)
+        if self.dedupe is not None and is_duplicate(self.anchor.thumb, current.thumb, self.dedupe):
+            self.st.duplicates += 1
+            return out
+        out += self.resolve(current)
+        self.anchor = current
+        return out
+
+    def place(self, i: int, last: bool) -> list[Made[F]]:
+        """The output positions in ``[i, i + 1)``: the anchor's own copy now, the rest wait."""
+        assert self.anchor is not None
+        out: list[Made[F]] = []
+        for u in self.plan.frames_at(i, last):
+            if u == 0 and i == self.anchor.index:
+                out.append(Shown(self.anchor.frame))
+            else:
+                self.waiting.append(i + u)
+        return out
+
+    def resolve(self, right: Optional[_Anchor[F]]) -> list[Made[F]]:
+        """The waiting positions, between the anchor and ``right`` (``None``: the stream
+        ended inside a run, so they hold the anchor)."""
+        left, waiting = self.anchor, self.waiting
+        assert left is not None
+        self.waiting = []
+        if not waiting:
+            return []
+        if right is None:
+            return [Shown(left.frame) for _ in waiting]
+        span = right.index - left.index
+        times = tuple((s - left.index) / span for s in waiting)
+        if self.scene is None or not is_cut(left.thumb, right.thumb, self.scene):
+            return [Mixed(left.frame, right.frame, times)]
+        self.st.cuts.append((left.index, right.index))
+        self.st.cut_frames += len(times)
+        log.info("scene cut between frames %d and %d (%.3f s): in-betweens are copies, not mixes",
+                 left.index, right.index, right.index / float(self.plan.in_rate))  # fmt: skip
+        return [Shown(left.frame if u <= Fraction(1, 2) else right.frame) for u in times]
+
+    def end(self, last: int, shown: bool) -> list[Made[F]]:
+        """The stream ended at kept frame ``last``; ``shown``: its own positions are ours."""
+        out = self.place(last, last=True) if shown else []
+        return out + self.resolve(None)
+
+
+def decide(
+    source: Iterable[F],
+    plan: Plan,
+    thumb: Callable[[F], Thumb],
+    *,
+    stats: StageStats,
+    scene_threshold: Optional[float] = CUT_THRESHOLD,
+    dedupe: Optional[float] = None,
+    first_index: int = 0,
+    stop_before: Optional[int] = None,
+) -> Iterator[Made[F]]:
+    """What each output frame of ``plan`` is, in order, for ``source`` (frames numbered from
+    ``first_index``). Frames after the trim end, or after ``stop_before``, are not read.
+    With ``stop_before`` (a chunk) the output ends before position ``stop_before``: that frame
+    is read only as the right neighbour of the last gap, and nothing is held at the end."""
+    state: _Decider[F] = _Decider(plan, thumb, scene_threshold, dedupe, stats)
+    last: Optional[int] = None
+    ends = [e for e in (plan.trim_stop, None if stop_before is None else stop_before + 1) if e is not None]
+    end = min(ends) if ends else None  # one past the last frame to read
+    for index, frame in enumerate(source, start=first_index):
+        stats.frames_in = index + 1
+        if plan.keeps(index):
+            yield from state.arrive(index, frame)
+            last = index
+        if end is not None and index + 1 >= end:
+            break
+    if last is not None:
+        yield from state.end(last, shown=last != stop_before)
+
+
+def batch(made: Iterable[Made[F]], mixer: Mixer[F], *, batch_size: int = 1,
+          stats: Optional[StageStats] = None) -> Iterator[F]:  # fmt: skip
+    """Output frames in order: :class:`Shown` frames as they are, :class:`Mixed` ones from
+    model calls, consecutive pairs that want the same times ``batch_size`` at a time."""
+    st = stats if stats is not None else StageStats()
+    queue: list[Made[F]] = []  # output order, not yet yielded
+    pending: list[Mixed[F]] = []  # the next model call
+    done: dict[int, Sequence[F]] = {}  # id(Mixed) -> its frames
+    for item in made:
+        if isinstance(item, Mixed):
+            if pending and (item.times != pending[0].times or len(pending) >= batch_size):
+                _call(mixer, pending, done, st)
+            pending.append(item)
+            if len(pending) >= batch_size:
+                _call(mixer, pending, done, st)
+        queue.append(item)
+        yield from _drain(queue, done, st)
+    _call(mixer, pending, done, st)
+    yield from _drain(queue, done, st)
+
+
+def _call(mixer: Mixer[F], pending: list[Mixed[F]], done: dict[int, Sequence[F]], st: StageStats) -> None:
+    """One model call for ``pending`` (same times), results into ``done``; clears ``pending``."""
+    if not pending:
+        return
+    times = pending[0].times
+    t0 = time.perf_counter()
+    out = mixer.mix([(m.left, m.right) for m in pending], times)
+    st.model_s += time.perf_counter() - t0
+    st.batches += 1
+    if len(out) != len(pending) or any(len(frames) != len(times) for frames in out):
+        raise ModelError(f"the model made {[len(f) for f in out]} frames for {len(pending)} pairs at {len(times)} times")
+    for m, frames in zip(pending, out):
+        done[id(m)] = frames
+    pending.clear()
+
+
+def _drain(queue: list[Made[F]], done: dict[int, Sequence[F]], st: StageStats) -> Iterator[F]:
+    """Yield the queue's frames up to the first one still waiting for the model."""
+    n = 0
+    for item in queue:
+        if isinstance(item, Shown):
+            yield item.frame
+        elif id(item) in done:
+            frames = done.pop(id(item))
+            st.interpolated += len(frames)
+            yield from frames
+        else:
+            break
+        n += 1
+    del queue[:n]
+
+
+def make_frames(
+    source: Iterable[F],
+    plan: Plan,
+    mixer: Mixer[F],
+    thumb: Callable[[F], Thumb],
+    *,
+    batch_size: int = 1,
+    stats: Optional[StageStats] = None,
+    scene_threshold: Optional[float] = CUT_THRESHOLD,
+    dedupe: Optional[float] = None,
+    first_index: int = 0,
+    stop_before: Optional[int] = None,
+) -> Iterator[F]:
+    """The stage for any frame type: :func:`decide`, then :func:`batch` through ``mixer``.
+    ``thumb`` makes the thumbnail that cut and duplicate checks compare (only when needed)."""
+    st = stats if stats is not None else StageStats()
+    made = decide(source, plan, thumb, stats=st, scene_threshold=scene_threshold, dedupe=dedupe,
+                  first_index=first_index, stop_before=stop_before)  # fmt: skip
+    return batch(made, mixer, batch_size=batch_size, stats=st)
+
+
+class ModelMixer:
+    """A :class:`Mixer` for ``(H, W, 3)`` uint8 RGB arrays and an :class:`Interpolator`:
+    stacks the pairs into ``(B, 2, H, W, 3)``, checks what comes back, splits it."""
+
+    def __init__(self, model: Interpolator) -> None:
+        self.model = model
+
+    def mix(self, pairs: Sequence[tuple[np.ndarray, np.ndarray]], times: Sequence[Fraction]) -> Sequence[Sequence[np.ndarray]]:
+        shape = pairs[0][0].shape
+        stacked = np.empty((len(pairs), 2) + shape, dtype=np.uint8)  # one copy per frame
+        for b, (left, right) in enumerate(pairs):
+            stacked[b, 0] = left
+            stacked[b, 1] = right
+        out = self.model.interpolate(stacked, tuple(times))
+        want = (len(pairs), len(times)) + shape
+        if out.shape != want or out.dtype != np.uint8:
+            raise ModelError(f"model {self.model.name!r} returned {out.dtype} {out.shape}; expected uint8 {want}")
+        return [list(o) for o in out]
+
+
+def checked_rgb(source: Iterable[np.ndarray], first_index: int = 0) -> Iterator[np.ndarray]:
+    """``source``, checked lazily: uint8 ``(H, W, 3)`` frames, all of one size."""
+    shape: Optional[tuple[int, ...]] = None
+    for index, frame in enumerate(source, start=first_index):
+        if shape is None:
+            if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
+                raise InputError(f"frames must be uint8 (H, W, 3) RGB arrays (got {frame.dtype} {frame.shape})")
+            shape = frame.shape
+        elif frame.shape != shape or frame.dtype != np.uint8:
+            raise InputError(f"frame {index} is {frame.dtype} {frame.shape}, but the first frame was uint8 {shape}")
+        yield frame
 
 
 def interpolate_frames(
@@ -85,121 +321,13 @@ def interpolate_frames(
     first_index: int = 0,
     stop_before: Optional[int] = None,
 ) -> Iterator[np.ndarray]:
-    """Yield the output frames of ``plan`` for ``source`` (``(H, W, 3)`` uint8 RGB frames).
+    """:func:`make_frames` for ``(H, W, 3)`` uint8 RGB frames and an :class:`Interpolator`.
 
     ``scene_threshold=None`` turns cut detection off; ``dedupe`` is the duplicate threshold,
     ``None`` for off. ``stats`` (a :class:`StageStats`, or the run's ``RunStats``) is updated.
-    Frames after the trim end are not read.
-
     A chunk of a longer run: ``first_index`` is the source number of the first frame of
-    ``source``; with ``stop_before`` the output ends before ``Copy(stop_before)``: that frame
-    is read only as the right neighbour of the last gap (the next chunk emits it), and the
-    last frame is not held.
+    ``source``; with ``stop_before`` the output ends before position ``stop_before``.
     """
-    st = stats if stats is not None else StageStats()
-    ops: list[Union[np.ndarray, tuple[_Group, int]]] = []  # output order
-    groups: list[_Group] = []
-    anchor: Optional[_Anchor] = None
-    waiting: list[Fraction] = []  # positions after the anchor, waiting for the next anchor
-    shape: Optional[tuple[int, ...]] = None
-    last_kept = -1
-
-    def resolve(right: Optional[_Anchor]) -> None:
-        """Turn the waiting positions into ops, between ``anchor`` and ``right``."""
-        assert anchor is not None
-        if not waiting:
-            return
-        if right is None:  # the stream ended inside a run: hold the anchor
-            ops.extend(anchor.frame for _ in waiting)
-            waiting.clear()
-            return
-        span = right.index - anchor.index
-        cut = scene_threshold is not None and is_cut(anchor.thumb, right.thumb, scene_threshold)
-        if cut:
-            st.cuts.append((anchor.index, right.index))
-            log.info("scene cut between frames %d and %d (%.3f s): in-betweens are copies, not mixes",
-                     anchor.index, right.index, right.index / float(plan.in_rate))  # fmt: skip
-        group: Optional[_Group] = None
-        for s in waiting:
-            u = (s - anchor.index) / span
-            if cut:
-                ops.append(anchor.frame if u <= Fraction(1, 2) else right.frame)
-                st.cut_frames += 1
-                continue
-            if group is None:
-                group = _Group(anchor.frame, right.frame)
-                groups.append(group)
-            ops.append((group, len(group.times)))
-            group.times.append(u)
-        waiting.clear()
-
-    def flush() -> Iterator[np.ndarray]:
-        # consecutive groups wanting the same times share a model call
-        i = 0
-        while i < len(groups):
-            times = groups[i].times
-            j = i + 1
-            while j < len(groups) and j - i < batch_size and groups[j].times == times:
-                j += 1
-            chunk = groups[i:j]
-            batch = np.empty((len(chunk), 2) + chunk[0].left.shape, dtype=np.uint8)  # one copy per frame
-            for b, g in enumerate(chunk):
-                batch[b, 0] = g.left
-                batch[b, 1] = g.right
-            t0 = time.perf_counter()
-            out = model.interpolate(batch, tuple(times))
-            st.model_s += time.perf_counter() - t0
-            st.batches += 1
-            want = (len(chunk), len(times)) + batch.shape[2:]
-            if out.shape != want or out.dtype != np.uint8:
-                raise ModelError(f"model {model.name!r} returned {out.dtype} {out.shape}; expected uint8 {want}")
-            for g, o in zip(chunk, out):
-                g.out = o
-            i = j
-        for op in ops:
-            if isinstance(op, tuple):
-                g, k = op
-                assert g.out is not None
-                st.interpolated += 1
-                yield g.out[k]
-            else:
-                yield op
-        ops.clear()
-        groups.clear()
-
-    for index, frame in enumerate(source, start=first_index):
-        if plan.trim_stop is not None and index >= plan.trim_stop:
-            break
-        if stop_before is not None and index > stop_before:
-            break
-        st.frames_in = index + 1
-        if not plan.keeps(index):
-            continue
-        if shape is None:
-            shape = frame.shape
-            if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
-                raise InputError(f"frames must be uint8 (H, W, 3) RGB arrays (got {frame.dtype} {frame.shape})")
-        elif frame.shape != shape or frame.dtype != np.uint8:
-            raise InputError(f"frame {index} is {frame.dtype} {frame.shape}, but the first frame was uint8 {shape}")
-        current = _Anchor(index, frame)
-        if anchor is None:
-            anchor = current
-            ops.append(frame)
-        else:
-            waiting.extend(last_kept + t for t in plan.gap_times(last_kept))
-            if dedupe is not None and is_duplicate(anchor.thumb, current.thumb, dedupe):
-                st.duplicates += 1
-                waiting.append(Fraction(index))
-            else:
-                new = current
-                resolve(new)
-                anchor = new
-                if index != stop_before:
-                    ops.append(frame)
-        last_kept = index
-        if len(groups) >= batch_size or not groups:
-            yield from flush()
-    if anchor is not None and stop_before is None:
-        resolve(None)
-        ops.extend(anchor.frame for _ in range(plan.tail_holds))
-    yield from flush()
+    return make_frames(checked_rgb(source, first_index), plan, ModelMixer(model), thumbnail,
+                       batch_size=batch_size, stats=stats, scene_threshold=scene_threshold, dedupe=dedupe,
+                       first_index=first_index, stop_before=stop_before)  # fmt: skip

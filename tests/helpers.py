@@ -149,3 +149,8 @@ def run_cli(*args: str, stdin: Optional[bytes] = None, env: Optional[dict] = Non
     )  # fmt: skip
     proc.stderr = proc.stderr.decode("utf-8", "replace")  # type: ignore[assignment]
     return proc
+
+
+def numbered_frames(n, h=4, w=6):
+    """Frame i is filled with value 10*i (so blends are easy to predict)."""
+    return [np.full((h, w, 3), 10 * i, dtype=np.uint8) for i in range(n)]

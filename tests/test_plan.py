@@ -17,6 +17,7 @@ from ds_slowmo.plan import (
     Plan,
     build_plan,
     fps_count,
+    parse_fps,
     parse_position,
     parse_rate,
     parse_slow_rate,
@@ -286,6 +287,11 @@ def plans(draw):
     return n, p, ranges, trim
 
 
+def holds(p):
+    """Copies of the last frame after its own (fps mode keeps the duration exact)."""
+    return p.factor - 1 if p.mode == "fps" else 0
+
+
 @settings(max_examples=300, deadline=None)
 @given(plans())
 def test_every_source_frame_once_in_order_and_counts_match(case):
@@ -295,7 +301,7 @@ def test_every_source_frame_once_in_order_and_counts_match(case):
     distinct = list(dict.fromkeys(copies))
     kept = list(p.kept(n))
     assert distinct == kept  # every kept source frame appears, in order
-    assert len(copies) == len(kept) + p.tail_holds * (len(kept) > 0)  # once each (+ fps holds)
+    assert len(copies) == len(kept) + holds(p) * (len(kept) > 0)  # once each (+ fps holds)
     assert len(steps) == p.output_count(n)
     if p.mode == "slowmo":
         slowed = sum(1 for s in steps if isinstance(s, Interp)) // (p.factor - 1)
@@ -310,7 +316,7 @@ def test_times_strictly_increase(case):
     n, p, _, _ = case
     # the source time each output frame shows: copies at i, in-betweens at i + t
     pos = [Fraction(s.src) if isinstance(s, Copy) else s.left + s.t for s in p.steps(n)]
-    body = pos[: len(pos) - p.tail_holds] if p.tail_holds and pos else pos
+    body = pos[: len(pos) - holds(p)] if holds(p) and pos else pos
     assert all(a < b for a, b in zip(body, body[1:]))
 
 
@@ -339,7 +345,7 @@ def test_audio_matches_video_duration_exactly(case):
 def test_output_index_and_original_index(case):
     n, p, _, _ = case
     steps = list(p.steps(n))
-    for k, s in enumerate(steps[: len(steps) - p.tail_holds]):
+    for k, s in enumerate(steps[: len(steps) - holds(p)]):
         if isinstance(s, Copy):
             assert p.output_index(s.src) == k
     for k in range(len(steps)):
@@ -347,3 +353,183 @@ def test_output_index_and_original_index(case):
         # the original at output time k/out_rate: frame floor(k * in_rate / out_rate) after trim
         assert j == p.trim_start + int(Fraction(k) * p.in_rate / p.out_rate)
         assert Fraction(j - p.trim_start) / p.in_rate <= Fraction(k) / p.out_rate
+
+
+# -- any output rate (--fps TARGET), any factor: the output clock -------------------------------
+def brute_clock(p, n, ranges):
+    """Output frame k at k/out_rate, mapped back through the stretched source timeline, written
+    as directly as possible (floating nothing, searching everything)."""
+    kept = list(p.kept(n))
+    frames = []  # (source frame, output-time start, output-time length, is last)
+    t = Fraction(0)
+    for j, i in enumerate(kept):
+        last = j == len(kept) - 1
+        slow = p.mode == "slowmo" and not last and any(a <= i < b for a, b in ranges)
+        length = Fraction(p.factor if slow else 1) / p.in_rate
+        frames.append((i, t, length, last))
+        t += length
+    out, k = [], 0
+    while frames and Fraction(k) / p.out_rate < t:
+        at = Fraction(k) / p.out_rate
+        i, start, length, last = next(f for f in frames if f[1] <= at < f[1] + f[2])
+        u = (at - start) / length
+        out.append(("copy", i) if u == 0 or last else ("interp", i, u))
+        k += 1
+    return out, t
+
+
+RATES = [Fraction(60), Fraction(60000, 1001), Fraction(50), Fraction(24), Fraction(120), Fraction(25, 2), Fraction(7, 3)]
+
+
+@st.composite
+def target_plans(draw):
+    n = draw(st.integers(1, 120))
+    factor = draw(st.integers(2, 7))
+    mode = draw(st.sampled_from(["slowmo", "fps"]))
+    trim = None
+    if draw(st.booleans()):
+        a = draw(st.integers(0, n - 1))
+        trim = (a, draw(st.integers(a + 1, n)))
+    ranges = []
+    if mode == "slowmo":
+        cuts = sorted(set(draw(st.lists(st.integers(0, n), min_size=0, max_size=6))))
+        ranges = [(a, b) for a, b in zip(cuts[::2], cuts[1::2]) if a < b]
+    rate = draw(st.sampled_from([R25, NTSC, Fraction(24000, 1001), Fraction(24), Fraction(30)]))
+    target = draw(st.one_of(st.none(), st.sampled_from(RATES),
+                            st.fractions(min_value=Fraction(1, 2), max_value=200, max_denominator=1001)))
+    p = build_plan(
+        mode=mode, factor=factor, rate=rate, n_frames=n, target=target,
+        ranges=[parse_span(f"{a}:{b}") for a, b in ranges],
+        trim=parse_span(f"{trim[0]}:{trim[1]}") if trim else None,
+    )  # fmt: skip
+    if mode == "slowmo" and not ranges:
+        ranges = [(0, n)]
+    return n, p, ranges
+
+
+def position(s):
+    return Fraction(s.src) if isinstance(s, Copy) else s.left + s.t
+
+
+@settings(max_examples=150, deadline=None)
+@given(target_plans())
+def test_steps_are_the_output_clock_mapped_through_the_stretch(case):
+    n, p, ranges = case
+    steps = list(p.steps(n))
+    expected, stretched = brute_clock(p, n, ranges)
+    assert as_tuples(steps) == expected
+    assert len(steps) == p.output_count(n)
+    # whole frames only: never shorter than the stretched input, less than one frame longer
+    assert stretched <= p.output_duration(n) < stretched + 1 / p.out_rate
+    audio = sum(((s.end - s.start) * s.stretch for s in p.audio_segments(n)), Fraction(0))
+    assert audio == stretched
+
+
+@settings(max_examples=300, deadline=None)
+@given(target_plans())
+def test_clock_positions_increase_and_copies_are_once_in_order(case):
+    n, p, _ = case
+    steps = list(p.steps(n))
+    last = p.kept(n)[-1]
+    body = [s for s in steps if position(s) < last]
+    tail = steps[len(body):]
+    assert all(s == Copy(last) for s in tail)  # the last frame, then its holds (if it is shown)
+    assert tail or p.out_rate < p.in_rate  # only a lower output rate can skip the last frame
+    pos = [position(s) for s in body] + [Fraction(last)]
+    assert all(a < b for a, b in zip(pos, pos[1:]))
+    copies = [s.src for s in body if isinstance(s, Copy)]
+    assert copies == sorted(set(copies))
+    assert all(0 < s.t < 1 for s in steps if isinstance(s, Interp))
+
+
+@settings(max_examples=300, deadline=None)
+@given(target_plans())
+def test_indices_frames_at_and_times_derive_from_the_steps(case):
+    n, p, _ = case
+    steps = list(p.steps(n))
+    kept = p.kept(n)
+    for i in kept:
+        k = p.output_index(i)
+        assert all(position(s) < i for s in steps[:k]) and (k == len(steps) or position(steps[k]) >= i)
+    # frames_at spells the same output, frame by frame
+    again = []
+    for i in kept:
+        last = i == kept[-1]
+        again += [Copy(i) if u == 0 or last else Interp(i, u) for u in p.frames_at(i, last)]
+    assert again == steps
+    times = {s.t for s in steps if isinstance(s, Interp)}
+    assert p.interp_times(n) == times
+    assert p.times_dyadic(n) == all(t.denominator & (t.denominator - 1) == 0 for t in times)
+    if (p.in_rate / p.out_rate).numerator > 5000:
+        return  # the unknown-length set has up to that many phases: slow to spell out here
+    # for an input of unknown length: at least these, and exactly what some longer input needs
+    assert times <= p.interp_times(None)
+    if p.trim_stop is None and p.slowed and p.slowed[-1][1] < n - 1:
+        longer = n + 3 * 1001 * p.factor
+        assert p.interp_times(None) == p.interp_times(longer)
+
+
+def test_24_to_60_puts_odd_frames_between_instants():
+    p = build_plan(mode="fps", factor=2, rate=Fraction(24), n_frames=4, target=Fraction(60))
+    assert as_tuples(p.steps(4)) == [
+        ("copy", 0), ("interp", 0, Fraction(2, 5)), ("interp", 0, Fraction(4, 5)),
+        ("interp", 1, Fraction(1, 5)), ("interp", 1, Fraction(3, 5)),
+        ("copy", 2), ("interp", 2, Fraction(2, 5)), ("interp", 2, Fraction(4, 5)),
+        ("copy", 3), ("copy", 3),
+    ]  # fmt: skip
+    assert p.output_count(4) == 10 and p.output_duration(4) == Fraction(1, 6) == Fraction(4, 24)
+    assert p.out_rate == 60 and not p.times_dyadic()
+    assert p.interp_times() == {Fraction(k, 5) for k in range(1, 5)}
+
+
+def test_ntsc_film_to_5994_counts_exactly():
+    p = build_plan(mode="fps", factor=2, rate=Fraction(24000, 1001), n_frames=None, target=Fraction(60000, 1001))
+    for n in (1, 2, 48, 1000, 172_800):
+        assert p.output_count(n) == -(-n * 5 // 2)  # ceil(2.5 n)
+
+
+def test_slow_a_range_and_raise_the_rate():
+    # 25 fps, frames 10..20 slowed x4, out at 50: the slowed stretch has 8 frames per gap
+    p = build_plan(mode="slowmo", factor=4, rate=R25, n_frames=50, ranges=[parse_span("10:20")], target=Fraction(50))
+    assert p.output_count(50) == 2 * (50 + 10 * 3)
+    assert p.gap_times(12) == tuple(Fraction(k, 8) for k in range(1, 8))
+    assert p.gap_times(5) == (Fraction(1, 2),)
+    assert p.times_dyadic(50)
+    assert p.output_index(10) == 20 and p.output_index(20) == 20 + 80
+
+
+def test_dyadic_predicate_follows_the_factor():
+    assert plan(factor=4).times_dyadic(50) and plan(factor=16).times_dyadic()
+    assert not plan(factor=3).times_dyadic(50) and not plan(factor=5).times_dyadic()
+    assert plan(factor=3, trim="3:4").times_dyadic(50)  # one kept frame: nothing in between
+    assert plan(factor=3, ranges=["10:20"]).interp_times(50) == {Fraction(1, 3), Fraction(2, 3)}
+
+
+@pytest.mark.parametrize(
+    "text, rate",
+    [
+        ("60", Fraction(60)), ("59.94", Fraction(60000, 1001)), ("29.97", Fraction(30000, 1001)),
+        ("23.976", Fraction(24000, 1001)), ("119.88", Fraction(120000, 1001)),
+        ("60000/1001", Fraction(60000, 1001)), ("50.5", Fraction(101, 2)), ("29.970", Fraction(2997, 100)),
+    ],
+)  # fmt: skip
+def test_parse_fps(text, rate):
+    assert parse_fps(text) == rate
+
+
+@pytest.mark.parametrize("text", ["0", "-60", "fast", "1/0", ""])
+def test_parse_fps_rejects(text):
+    with pytest.raises(UsageError):
+        parse_fps(text)
+
+
+def test_plan_rejects_a_bad_target():
+    with pytest.raises(UsageError, match="fps"):
+        Plan("fps", 2, R25, target=Fraction(0))
+
+
+@pytest.mark.parametrize("factor", [3, 5, 7, 13])
+def test_any_integer_factor(factor):
+    p = plan(10, factor=factor)
+    assert p.output_count(10) == 9 * factor + 1
+    assert p.gap_times(0) == tuple(Fraction(k, factor) for k in range(1, factor))

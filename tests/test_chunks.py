@@ -1,0 +1,56 @@
+"""Chunk plans for any plan: the chunks' steps, joined, are the single run's steps."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ds_slowmo.chunks import chunk_plan
+from ds_slowmo.plan import Copy, Interp, build_plan, parse_span
+
+
+def chunk_steps(plan, chunk, n):
+    """What a chunk emits: the output frames whose positions lie in ``[start, stop)``."""
+    last = plan.kept(n)[-1]
+    out = []
+    for i in range(chunk.start, chunk.stop):
+        at_end = chunk.last and i == last
+        out += [Copy(i) if u == 0 or at_end else Interp(i, u) for u in plan.frames_at(i, at_end)]
+    return out
+
+
+@st.composite
+def cases(draw):
+    n = draw(st.integers(2, 300))
+    mode = draw(st.sampled_from(["slowmo", "fps"]))
+    trim = None
+    if draw(st.booleans()):
+        a = draw(st.integers(0, n - 2))
+        trim = parse_span(f"{a}:{draw(st.integers(a + 1, n))}", "--trim")
+    ranges = []
+    if mode == "slowmo":
+        cuts = sorted(set(draw(st.lists(st.integers(0, n), max_size=6))))
+        ranges = [parse_span(f"{a}:{b}") for a, b in zip(cuts[::2], cuts[1::2]) if a < b]
+    target = draw(st.one_of(st.none(), st.sampled_from([Fraction(60), Fraction(60000, 1001), Fraction(50), Fraction(12)])))
+    plan = build_plan(mode=mode, factor=draw(st.integers(2, 7)), n_frames=n, ranges=ranges, trim=trim, target=target,
+                      rate=draw(st.sampled_from([Fraction(25), Fraction(24000, 1001), Fraction(30)])))  # fmt: skip
+    keys = sorted(set(draw(st.lists(st.integers(0, n - 1), max_size=20))))
+    return n, plan, keys, draw(st.integers(1, 60))
+
+
+@settings(max_examples=300, deadline=None)
+@given(cases())
+def test_chunk_steps_join_into_the_whole_steps(case):
+    n, plan, keys, target = case
+    chunks = chunk_plan(plan, n, keys, target)
+    steps = list(plan.steps(n))
+    joined = []
+    for c in chunks:
+        mine = chunk_steps(plan, c, n)
+        assert c.out_first == len(joined) and c.out_count == len(mine)
+        joined += mine
+    assert joined == steps
+    assert chunks[0].start == plan.kept(n).start and chunks[-1].stop == plan.kept(n).stop and chunks[-1].last
+    assert all(a.stop == b.start and not a.last for a, b in zip(chunks, chunks[1:]))
