@@ -18,7 +18,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from . import colour
-from .analysis import Thumb, grid, plane_cells, thumb_of_cells
+from .analysis import Thumb, grid, plane_cells, thumb_of_cells, thumbnail
 from .errors import ModelError
 from .models import Interpolator
 from .models.blend import mix
@@ -92,9 +92,8 @@ class Door:
         """RGB block means of a native frame, from each plane's block means (cheap at any size)."""
         fmt = self.fmt
         planes = fmt.planes(self._samples(frame), self.w, self.h)
-        if fmt.packed:
-            cells = np.stack([plane_cells(planes[0][..., i], self._grid) for i in range(3)], axis=-1)
-            return thumb_of_cells(cells * np.float32(255 / fmt.maxval))
+        if fmt.packed:  # rgb24
+            return thumbnail(planes[0])
         means = {p.component: plane_cells(v, self._grid, p.log2_h, p.log2_w) for p, v in zip(fmt.layout, planes)}
         if fmt.is_rgb:
             cells = np.stack([means[k] for k in "RGB"], axis=-1)

@@ -7,7 +7,7 @@ arithmetic is pure (:func:`decode_window`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Optional
 
 from .chunks import Chunk
@@ -53,7 +53,10 @@ class Job:
 
     @property
     def model_options(self) -> ModelOptions:
-        return model_options(self.cfg)
+        """What the model is told; ``any_time`` when the plan (or --dedupe, whose runs can have
+        any length) asks for times other than k/2^n."""
+        any_time = self.cfg.dedupe or not self.plan.times_dyadic(self.info.n_frames)
+        return replace(model_options(self.cfg), any_time=any_time)
 
     @property
     def expected_output(self) -> Optional[int]:

@@ -32,7 +32,8 @@ from .plan import Plan, build_plan, check_length, format_rate, parse_span
 from .progress import Progress
 from .review import CompareTap, InspectTap
 from .source import Source, open_source
-from .stage import StageStats, interpolate_frames
+from .door import Door
+from .stage import StageStats, interpolate_frames, make_frames
 from .taps import EncoderTap, Tap
 
 __all__ = ["RunStats", "slowmo_frames", "run"]
@@ -192,9 +193,11 @@ def _open_taps(job: Job, raw: ff.RawVideo, model_name: str, stats: RunStats, sta
 
 
 def _stage(job: Job, source: Source, model: Interpolator, stats: RunStats) -> Iterator[np.ndarray]:
+    """The model stage over the source's native frames, through the model's door."""
     cfg, chunk = job.cfg, job.chunk
-    return interpolate_frames(
-        source.frames(), job.plan, model, batch_size=cfg.batch_size, stats=stats,
+    door = Door(model, source.fmt, source.raw.width, source.raw.height, source.colour)
+    return make_frames(
+        source.frames(), job.plan, door, door.thumb, batch_size=cfg.batch_size, stats=stats,
         scene_threshold=cfg.scene_threshold if cfg.scene_detect else None,
         dedupe=cfg.dedupe_threshold if cfg.dedupe else None, first_index=job.window.first,
         stop_before=chunk.stop if chunk and not chunk.last else None,

@@ -26,6 +26,7 @@ uint8 RGB arrays and an :class:`~ds_slowmo.models.Interpolator` (via :class:`Mod
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from dataclasses import dataclass, field
@@ -34,9 +35,11 @@ from typing import Callable, Generic, Iterable, Iterator, Optional, Protocol, Se
 
 import numpy as np
 
-from .analysis import CUT_THRESHOLD, Thumb, is_cut, is_duplicate, thumbnail
+from .analysis import CUT_THRESHOLD, Thumb, is_cut, is_duplicate
+from .door import Colour, Door
 from .errors import InputError, ModelError
 from .models import Interpolator
+from .pixfmt import NATIVE
 from .plan import Plan
 
 __all__ = [
@@ -276,26 +279,6 @@ def make_frames(
     return batch(made, mixer, batch_size=batch_size, stats=st)
 
 
-class ModelMixer:
-    """A :class:`Mixer` for ``(H, W, 3)`` uint8 RGB arrays and an :class:`Interpolator`:
-    stacks the pairs into ``(B, 2, H, W, 3)``, checks what comes back, splits it."""
-
-    def __init__(self, model: Interpolator) -> None:
-        self.model = model
-
-    def mix(self, pairs: Sequence[tuple[np.ndarray, np.ndarray]], times: Sequence[Fraction]) -> Sequence[Sequence[np.ndarray]]:
-        shape = pairs[0][0].shape
-        stacked = np.empty((len(pairs), 2) + shape, dtype=np.uint8)  # one copy per frame
-        for b, (left, right) in enumerate(pairs):
-            stacked[b, 0] = left
-            stacked[b, 1] = right
-        out = self.model.interpolate(stacked, tuple(times))
-        want = (len(pairs), len(times)) + shape
-        if out.shape != want or out.dtype != np.uint8:
-            raise ModelError(f"model {self.model.name!r} returned {out.dtype} {out.shape}; expected uint8 {want}")
-        return [list(o) for o in out]
-
-
 def checked_rgb(source: Iterable[np.ndarray], first_index: int = 0) -> Iterator[np.ndarray]:
     """``source``, checked lazily: uint8 ``(H, W, 3)`` frames, all of one size."""
     shape: Optional[tuple[int, ...]] = None
@@ -328,6 +311,11 @@ def interpolate_frames(
     A chunk of a longer run: ``first_index`` is the source number of the first frame of
     ``source``; with ``stop_before`` the output ends before position ``stop_before``.
     """
-    return make_frames(checked_rgb(source, first_index), plan, ModelMixer(model), thumbnail,
-                       batch_size=batch_size, stats=stats, scene_threshold=scene_threshold, dedupe=dedupe,
-                       first_index=first_index, stop_before=stop_before)  # fmt: skip
+    frames = checked_rgb(source, first_index)
+    first = next(frames, None)
+    if first is None:
+        return iter(())
+    door = Door(model, NATIVE["rgb24"], first.shape[1], first.shape[0], Colour())
+    return make_frames(itertools.chain([first], frames), plan, door, door.thumb, batch_size=batch_size, stats=stats,
+                       scene_threshold=scene_threshold, dedupe=dedupe, first_index=first_index,
+                       stop_before=stop_before)  # fmt: skip
