@@ -147,12 +147,16 @@ def interpolate_frames(
                 batch[b, 0] = g.left
                 batch[b, 1] = g.right
             t0 = time.perf_counter()
-            out = model.interpolate(batch, tuple(times))
+            # TEMPORARY (branch wip-rife4): the model protocol is float32 in [0, 1] now; this
+            # 8-bit round trip keeps the engine working until the lead's native-format path
+            # (issue #11) replaces it at merge
+            out = model.interpolate(batch.astype(np.float32) / np.float32(255), tuple(times))
             st.model_s += time.perf_counter() - t0
             st.batches += 1
             want = (len(chunk), len(times)) + batch.shape[2:]
-            if out.shape != want or out.dtype != np.uint8:
-                raise ModelError(f"model {model.name!r} returned {out.dtype} {out.shape}; expected uint8 {want}")
+            if out.shape != want or out.dtype != np.float32:
+                raise ModelError(f"model {model.name!r} returned {out.dtype} {out.shape}; expected float32 {want}")
+            out = np.rint(np.clip(out, 0, 1) * 255).astype(np.uint8)  # TEMPORARY, see above
             for g, o in zip(chunk, out):
                 g.out = o
             i = j

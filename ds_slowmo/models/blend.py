@@ -20,7 +20,13 @@ class BlendInterpolator:
     name = "blend"
 
     def interpolate(self, pairs: np.ndarray, times: Sequence[Fraction]) -> np.ndarray:
-        check_batch(pairs, times)
+        if pairs.dtype == np.float32:
+            # TEMPORARY (branch wip-rife4): the float protocol through the exact 8-bit mix, so
+            # the engine's 8-bit round trip keeps its bytes; the lead replaces this at merge
+            check_batch(pairs, times)
+            wide = self.interpolate(np.rint(pairs * 255).astype(np.uint8), times)
+            return wide.astype(np.float32) / np.float32(255)
+        check_batch(pairs, times, np.uint8)
         out = np.empty((pairs.shape[0], len(times)) + pairs.shape[2:], dtype=np.uint8)
         for k, t in enumerate(times):
             out[:, k] = _mix(pairs[:, 0], pairs[:, 1], Fraction(t))
