@@ -32,12 +32,13 @@ class Recorder:
         self.calls = []
 
     def interpolate(self, pairs, times):
+        pairs = np.rint(pairs * 255).astype(np.uint8)  # the float protocol, back to the 8-bit values (wip-rife4)
         self.calls.append((pairs[:, 0, 0, 0, 0].tolist(), pairs[:, 1, 0, 0, 0].tolist(), tuple(times)))
         b, _, h, w, c = pairs.shape
         out = np.empty((b, len(times), h, w, c), np.uint8)
         for k, t in enumerate(times):
             out[:, k] = BlendInterpolator().interpolate(pairs, [t])[:, 0]
-        return out
+        return out.astype(np.float32) / np.float32(255)
 
 
 def expected_values(plan, n):
