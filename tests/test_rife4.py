@@ -22,7 +22,7 @@ from ds_slowmo.models import load_model, rife, rife4
 from ds_slowmo.models.base import ModelOptions
 
 sys.path.insert(0, str(Path(__file__).parent))
-import rife_torchfiles as torchfiles  # noqa: E402
+import rife_torchfiles as torchfiles
 
 F = Fraction
 
@@ -241,9 +241,10 @@ def test_frames_are_zero_padded_and_cropped_exactly(scale: float, padded: tuple[
         out = model.interpolate(pairs, [F(1, 2)])
         assert out.shape == (2, 1, 239, 322, 3) and out.dtype == np.float32 and out.flags.c_contiguous
         np.testing.assert_array_equal(out[:, 0], pairs[:, side])
-        x = runs.flow_inputs[0]
-        assert x.shape == (2, 15) + padded
-        assert (x[:, :, 239:] == 0).all() and (x[:, :, :, 322:] == 0).all()
+        x = np.concatenate(runs.flow_inputs)  # one row per pass (batch size 1)
+        assert x.shape == (2, 15) + padded and len(runs.flow_inputs) == 2
+        assert (x[:, :14, 239:] == 0).all() and (x[:, :14, :, 322:] == 0).all()  # frames and features
+        assert (x[:, 14] == 0.5).all()  # the t plane
 
 
 def test_any_time_is_one_input_plane_and_features_are_encoded_once_per_frame() -> None:
@@ -358,3 +359,63 @@ def test_a_moving_bar_lands_where_t_puts_it(real: rife4.Rife4Interpolator, t: Fr
     profile = out[24:72, :, 1].mean(axis=0) - 0.2
     centre = float((profile * np.arange(w)).sum() / profile.sum())
     assert abs(centre - (45.5 + 24 * float(t))) <= 1.5, centre
+
+
+# ---------------------------------------------------------------------------------------------
+# GPU configuration, checked on CPU: the calls the Paddle Inference config gets (no GPU here)
+
+
+class RecordingConfig:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        def record(*args: Any, **kwargs: Any) -> None:
+            self.calls.append((name, args, kwargs))
+
+        return record
+
+
+class FakeInference:
+    class PrecisionType:
+        Float32 = "fp32"
+        Half = "fp16"
+
+    def __init__(self, trt: tuple[int, int, int]) -> None:
+        self.trt = trt
+
+    def get_trt_compile_version(self) -> tuple[int, int, int]:
+        return self.trt
+
+
+@pytest.mark.parametrize("half", [False, True])
+@pytest.mark.parametrize("trt", [(0, 0, 0), (8, 6, 1)])
+def test_gpu_config_calls(half: bool, trt: tuple[int, int, int]) -> None:
+    from ds_slowmo.models import _paddle
+
+    config = RecordingConfig()
+    shapes = rife4._trt_shapes("flow", (384, 640), 1)
+    _paddle._gpu_config(FakeInference(trt), config, half, shapes)
+    names = [c[0] for c in config.calls]
+    precision = "fp16" if half else "fp32"
+    assert config.calls[0] == ("enable_use_gpu", (256, 0, precision), {})
+    assert ("exp_disable_mixed_precision_ops" in names) == half
+    if half:
+        assert config.calls[1][1] == ({"grid_sample", "sigmoid"},)
+    if trt == (0, 0, 0):
+        assert "enable_tensorrt_engine" not in names  # this Paddle has no TensorRT
+    else:
+        (engine,) = [c for c in config.calls if c[0] == "enable_tensorrt_engine"]
+        assert engine[2]["precision_mode"] == precision and engine[2]["use_static"] is False
+        (dyn,) = [c for c in config.calls if c[0] == "set_trt_dynamic_shape_info"]
+        low, high, opt = dyn[1]
+        assert low == {"frames": [1, 15, 128, 128]} and opt == {"frames": [1, 15, 384, 640]}
+        assert high["frames"][2:] == [384, 640]
+
+
+def test_half_precision_only_on_a_gpu(crafted: Path) -> None:
+    pytest.importorskip("paddle")
+    model = rife4.create(ModelOptions(weights=str(crafted), device="cpu"), precision="half")
+    assert model.half is False  # float16 is a GPU path; the CPU runs float32
+    with pytest.raises(ValueError, match="precision"):
+        rife4.create(ModelOptions(weights=str(crafted)), precision="bf16")

@@ -37,13 +37,20 @@ import numpy as np
 from .. import cache
 from ..errors import ModelError, ModelUnavailable, UsageError
 from . import rife
-from .base import ModelOptions, check_batch, check_output, crop_frames, pad_amounts, pad_frames
+from .base import (
+    ModelOptions,
+    check_batch,
+    check_output,
+    crop_frames,
+    pad_amounts,
+    pad_frames,
+)
 from .rife import grow, shrink, warp
 
 __all__ = [
     "BLOCKS",
-    "Rife4Interpolator",
     "WEIGHTS_SHA256",
+    "Rife4Interpolator",
     "check_state_dict",
     "create",
     "default_weights",
