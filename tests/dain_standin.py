@@ -24,11 +24,12 @@ def standin_weights(n: int) -> np.ndarray:
 
 
 def expected_mix(pair: np.ndarray, n: int) -> np.ndarray:
-    """What the stand-in must return for a uint8 ``(2, H, W, 3)`` pair: uint8 ``(N, H, W, 3)``."""
-    a = pair[0].astype(np.float64) / 255.0
-    b = pair[1].astype(np.float64) / 255.0
+    """What the stand-in must return for a float ``(2, H, W, 3)`` pair in [0, 1], as 8-bit
+    values ``(N, H, W, 3)`` (int, for comparing with the rounded output)."""
+    a = pair[0].astype(np.float64)
+    b = pair[1].astype(np.float64)
     w = standin_weights(n).astype(np.float64)[:, None, None, None]
-    mix: np.ndarray = np.rint(np.clip((1 - w) * a + w * b, 0, 1) * 255).astype(np.uint8)
+    mix: np.ndarray = np.rint(np.clip((1 - w) * a + w * b, 0, 1) * 255).astype(int)
     return mix
 
 

@@ -75,22 +75,23 @@ def test_dain_padding_rejects_empty() -> None:
 
 @given(st.integers(1, 40), st.integers(1, 40), st.integers(0, 2**32 - 1))
 def test_pair_to_input_and_back_is_exact(height: int, width: int, seed: int) -> None:
-    pair = np.random.default_rng(seed).integers(0, 256, (2, height, width, 3), dtype=np.uint8)
+    pair = np.random.default_rng(seed).integers(0, 256, (2, height, width, 3), dtype=np.uint8) / np.float32(255)
     pad = dain_padding(height, width)
     x = pair_to_input(pair, pad)
     assert x.dtype == np.float32 and x.flags.c_contiguous
     assert x.shape == (2, 1, 3, height + pad.top + pad.bottom, width + pad.left + pad.right)
     # the values PaddleGAN feeds: x/255 in float32, then edge padding on the float frames
-    ref = np.pad(pair[0].astype("float32").transpose(2, 0, 1) / 255, ((0, 0), (pad.top, pad.bottom), (pad.left, pad.right)), mode="edge")
+    ref = np.pad(pair[0].astype("float32").transpose(2, 0, 1), ((0, 0), (pad.top, pad.bottom), (pad.left, pad.right)), mode="edge")
     np.testing.assert_array_equal(x[0, 0], ref)
     assert (output_to_frames(x, pad) == pair).all()
 
 
-def test_output_to_frames_clips_and_rounds() -> None:
+def test_output_to_frames_clips() -> None:
     y = np.array([-0.5, 0.0, 0.5 / 255, 1.5 / 255, 0.999, 1.0, 7.0], dtype=np.float32).reshape(1, 1, 1, 1, 7)
     y = np.repeat(y, 3, axis=2)
     out = output_to_frames(y, Padding(0, 0, 0, 0))
-    assert out[0, 0, :, 0].tolist() == [0, 0, 0, 2, 255, 255, 255]
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out[0, 0, :, 0], np.float32([0, 0, 0.5 / 255, 1.5 / 255, 0.999, 1.0, 1.0]))
     with pytest.raises(ModelError):
         output_to_frames(np.zeros((1, 3, 4, 4), np.float32), Padding(0, 0, 0, 0))
 
@@ -372,7 +373,12 @@ def _create_default(factor: int, device: str) -> DainInterpolator:
 
 
 def _pairs(b: int, h: int, w: int, seed: int = 0) -> np.ndarray:
-    return np.random.default_rng(seed).integers(0, 256, (b, 2, h, w, 3), dtype=np.uint8)
+    """float32 pairs holding 8-bit values (the model protocol)."""
+    return np.random.default_rng(seed).integers(0, 256, (b, 2, h, w, 3), dtype=np.uint8) / np.float32(255)
+
+
+def _u8(frames: np.ndarray) -> np.ndarray:
+    return np.rint(frames * 255).astype(int)
 
 
 @pytest.mark.paddle
@@ -382,14 +388,14 @@ def test_standin_n1_output_is_the_known_mix(standins: dict[str, Path], size: tup
     assert isinstance(model, Interpolator) and model.name == "dain" and model.n == 1
     pairs = _pairs(2, *size)
     out = model.interpolate(pairs, (Fraction(1, 2),))
-    assert out.shape == (2, 1, *size, 3) and out.dtype == np.uint8
+    assert out.shape == (2, 1, *size, 3) and out.dtype == np.float32
     for b in range(2):
-        diff = np.abs(out[b].astype(int) - expected_mix(pairs[b], 1))
+        diff = np.abs(_u8(out[b]) - expected_mix(pairs[b], 1))
         assert diff.max() <= 1
     # frames reach the model in order: swapping them gives a visibly different mix
     assert standin_weights(1)[0] != 0.5
     swapped = model.interpolate(np.ascontiguousarray(pairs[:, ::-1]), (Fraction(1, 2),))
-    assert np.abs(swapped.astype(int) - out.astype(int)).max() > 10
+    assert np.abs(_u8(swapped) - _u8(out)).max() > 10
 
 
 @pytest.mark.paddle
@@ -402,7 +408,7 @@ def test_standin_n3_times_in_requested_order(standins: dict[str, Path], name: st
     times = (Fraction(3, 4), Fraction(1, 4), Fraction(1, 2))
     out = model.interpolate(pairs, times)
     for k, t in enumerate(times):
-        assert np.abs(out[0, k].astype(int) - expected[int(t * 4) - 1]).max() <= 1
+        assert np.abs(_u8(out[0, k]) - expected[int(t * 4) - 1]).max() <= 1
     subset = model.interpolate(pairs, (Fraction(1, 2),))
     assert (subset[0, 0] == out[0, 2]).all()
     with pytest.raises(ModelError, match="t = 1/3"):
@@ -427,7 +433,7 @@ def test_runs_in_another_thread_and_leaves_paddle_dynamic(standins: dict[str, Pa
     worker = threading.Thread(target=lambda: result.append(model.interpolate(pairs, (Fraction(1, 2),))))
     worker.start()
     worker.join()
-    assert np.abs(result[0][0].astype(int) - expected_mix(pairs[0], 1)).max() <= 1
+    assert np.abs(_u8(result[0][0]) - expected_mix(pairs[0], 1)).max() <= 1
     assert paddle.in_dynamic_mode()
 
 
@@ -435,7 +441,7 @@ def test_runs_in_another_thread_and_leaves_paddle_dynamic(standins: dict[str, Pa
 def test_bad_batch_is_refused(standins: dict[str, Path]) -> None:
     model = _create(standins["n1"], 2)
     with pytest.raises(ModelError):
-        model.interpolate(np.zeros((1, 2, 8, 8, 3), np.float32), (Fraction(1, 2),))
+        model.interpolate(np.zeros((1, 2, 8, 8, 3), np.uint8), (Fraction(1, 2),))  # the old protocol
 
 
 @pytest.mark.paddle
@@ -513,7 +519,7 @@ def test_download_then_run_end_to_end(
     assert model.files.folder == homes["ds"] / "dain" / "DAIN_weight"
     pairs = _pairs(1, 30, 40)
     out = model.interpolate(pairs, (Fraction(1, 2),))
-    assert np.abs(out[0].astype(int) - expected_mix(pairs[0], 1)).max() <= 1
+    assert np.abs(_u8(out[0]) - expected_mix(pairs[0], 1)).max() <= 1
 
 
 @pytest.mark.paddle
@@ -572,7 +578,7 @@ def test_nothing_reaches_stdout(standins: dict[str, Path], tmp_path: Path) -> No
         "from ds_slowmo.models import load_model\n"
         "from ds_slowmo.models.base import ModelOptions\n"
         f"m = load_model('dain', ModelOptions(factor=4, weights={str(standins['n3'])!r}, device='cpu'))\n"
-        "out = m.interpolate(np.zeros((1, 2, 24, 40, 3), np.uint8), [Fraction(1, 4), Fraction(1, 2)])\n"
+        "out = m.interpolate(np.zeros((1, 2, 24, 40, 3), np.float32), [Fraction(1, 4), Fraction(1, 2)])\n"
         "assert out.shape == (1, 2, 24, 40, 3)\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, cwd=tmp_path, timeout=120)

@@ -98,7 +98,7 @@ def test_factor_3_is_a_usage_error_naming_the_factors() -> None:
 
 
 def test_bad_scale_and_missing_weights_are_usage_errors(tmp_path: Path) -> None:
-    with pytest.raises(UsageError, match="--scale 1, 0.5 or 0.25"):
+    with pytest.raises(UsageError, match="--scale auto, 1, 0.5 or 0.25"):
         rife.create(ModelOptions(scale=0.3))
     with pytest.raises(UsageError, match="no such file"):
         rife.create(ModelOptions(weights=str(tmp_path / "nope.pkl")))
@@ -220,7 +220,12 @@ def fake_model(mode: str, factor: int = 2, scale: float = 1.0, batch: int = 1) -
 
 
 def random_pairs(b: int, h: int, w: int, seed: int = 0) -> np.ndarray:
-    return np.random.default_rng(seed).integers(0, 256, (b, 2, h, w, 3), dtype=np.uint8)
+    """float32 frames in [0, 1] holding 8-bit values (the model protocol)."""
+    return to_float(np.random.default_rng(seed).integers(0, 256, (b, 2, h, w, 3), dtype=np.uint8))
+
+
+def to_float(frames: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(frames, dtype=np.float32) / np.float32(255)
 
 
 @pytest.mark.parametrize("scale, padded", [(1.0, (256, 352)), (0.5, (256, 384)), (0.25, (256, 384))])
@@ -229,7 +234,7 @@ def test_odd_frames_are_padded_and_cropped_exactly(scale: float, padded: tuple[i
     for mode, side in (("left", 0), ("right", 1)):
         model, net = fake_model(mode, scale=scale)
         out = model.interpolate(pairs, [F(1, 2)])
-        assert out.shape == (2, 1, 239, 322, 3) and out.dtype == np.uint8 and out.flags.c_contiguous
+        assert out.shape == (2, 1, 239, 322, 3) and out.dtype == np.float32 and out.flags.c_contiguous
         np.testing.assert_array_equal(out[:, 0], pairs[:, side])  # no shift, no rounding loss
         assert net.shapes == [(2, 6) + padded]
         x = net.inputs[0]
@@ -242,8 +247,7 @@ def test_times_follow_bisection_in_the_requested_order() -> None:
     out = model.interpolate(pairs, [F(3, 4), F(1, 4), F(1, 2)])
     a, b = pairs[:, 0].astype(float), pairs[:, 1].astype(float)
     for k, t in enumerate([0.75, 0.25, 0.5]):
-        expect = np.floor((1 - t) * a + t * b + 0.5)
-        assert np.abs(out[:, k] - expect).max() <= 1
+        assert np.abs(out[:, k] - ((1 - t) * a + t * b)).max() < 1e-6
     # level 0: the 3 pairs, one forward pass; level 1: 6 pairs in passes of 3
     assert [s[0] for s in net.shapes] == [3, 3, 3]
 
@@ -257,7 +261,7 @@ def test_batch_size_sets_pairs_per_forward_pass() -> None:
 def test_protocol_errors_are_model_errors() -> None:
     model, _ = fake_model("mean", factor=4)
     with pytest.raises(ModelError):
-        model.interpolate(random_pairs(1, 8, 8).astype(np.float32), [F(1, 2)])  # type: ignore[arg-type]
+        model.interpolate((random_pairs(1, 8, 8) * 255).astype(np.uint8), [F(1, 2)])  # uint8 is the old protocol
     with pytest.raises(ModelError, match="not reachable"):
         model.interpolate(random_pairs(1, 8, 8), [F(1, 3)])
 
@@ -336,15 +340,15 @@ def test_exported_network_agrees_with_eager_at_an_odd_size(
     model: rife.RifeInterpolator, eager: rife.RifeInterpolator, bikes: np.ndarray
 ) -> None:
     """Paddle Inference (oneDNN, grid_sample, the resize) gives the eager network's frames."""
-    pairs = np.ascontiguousarray(np.stack([bikes[0:2, 10:249, 100:422], bikes[2:4, 10:249, 100:422]], axis=1))
+    pairs = to_float(np.stack([bikes[0:2, 10:249, 100:422], bikes[2:4, 10:249, 100:422]], axis=1))
     assert pairs.shape == (2, 2, 239, 322, 3)
     times = [F(1, 4), F(1, 2), F(3, 4)]
     fast, slow = model.interpolate(pairs, times), eager.interpolate(pairs[:1], times)
     assert fast.shape == (2, 3, 239, 322, 3) and slow.shape == (1, 3, 239, 322, 3)
-    diff = np.abs(fast[:1].astype(int) - slow.astype(int))
+    diff = np.abs(fast[:1] - slow) * 255
     assert diff.max() <= 1 and diff.mean() < 0.01
     x = np.zeros((1, 6, 256, 352), np.float32)
-    x[0, :, :239, :322] = pairs[0].transpose(0, 3, 1, 2).reshape(6, 239, 322) / 255.0
+    x[0, :, :239, :322] = pairs[0].transpose(0, 3, 1, 2).reshape(6, 239, 322)
     np.testing.assert_allclose(model.midpoints(x), eager.midpoints(x), atol=2e-3)
     # the middle of a x4 call is the x2 frame
     np.testing.assert_array_equal(fast[:, 1], model.interpolate(pairs, [F(1, 2)])[:, 0])
@@ -355,7 +359,7 @@ def test_exported_network_agrees_with_eager_at_an_odd_size(
 def test_export_is_cached_and_checked(
     model: rife.RifeInterpolator, paddle: Any, cache_root: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    model.prepare(64, 64)  # the session's export exists
+    model.prepare(64, 64)  # the session's export exists (--scale auto picks 1 at 64 rows)
     (export,) = [p for p in model.cache_folder.iterdir() if p.name.startswith("export-") and "scale1-" in p.name]
 
     def refuse(*args: Any, **kwargs: Any) -> None:

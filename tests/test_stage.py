@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from ds_slowmo.chunks import chunk_plan
 from ds_slowmo.errors import InputError, ModelError
-from ds_slowmo.models.blend import BlendInterpolator
+from ds_slowmo.models.blend import BlendInterpolator, mix
 from ds_slowmo.plan import Copy, Interp, build_plan, parse_span
 from ds_slowmo.stage import Mixed, Shown, batch, decide, interpolate_frames, make_frames
 from ds_slowmo.stage import StageStats as RunStats
@@ -27,12 +27,13 @@ class Recorder:
         self.calls = []
 
     def interpolate(self, pairs, times):
+        pairs = np.rint(pairs * 255).astype(np.uint8)  # the float protocol, back to the 8-bit values
         self.calls.append((pairs[:, 0, 0, 0, 0].tolist(), pairs[:, 1, 0, 0, 0].tolist(), tuple(times)))
         b, _, h, w, c = pairs.shape
         out = np.empty((b, len(times), h, w, c), np.uint8)
         for k, t in enumerate(times):
-            out[:, k] = BlendInterpolator().interpolate(pairs, [t])[:, 0]
-        return out
+            out[:, k] = mix(pairs[:, 0], pairs[:, 1], t)
+        return out.astype(np.float32) / np.float32(255)
 
 
 def expected_values(plan, n):
@@ -112,7 +113,7 @@ def test_wrong_model_output_is_caught():
         name = "bad"
 
         def interpolate(self, pairs, times):
-            return np.zeros((1, 1, 2, 2, 3), np.uint8)
+            return np.zeros((1, 1, 2, 2, 3), np.float32)
 
     p = build_plan(mode="slowmo", factor=2, rate=Fraction(25), n_frames=None)
     with pytest.raises(ModelError, match="bad"):

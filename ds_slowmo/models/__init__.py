@@ -18,6 +18,7 @@ __all__ = ["MODELS", "DEFAULT_MODEL", "load_model", "Interpolator", "ModelOption
 #: model name -> module (relative to this package) holding ``create``
 MODELS: dict[str, str] = {
     "rife": ".rife",
+    "rife4": ".rife4",
     "dain": ".dain",
     "blend": ".blend",
 }

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import warnings
 from types import ModuleType
-from typing import Any
+from typing import Any, Sequence
 
 from ..errors import ModelUnavailable, UsageError
 
@@ -58,21 +58,66 @@ def cpu_threads(requested: int | None) -> int:
         return os.cpu_count() or 1
 
 
+#: ops kept in float32 when a GPU runs the rest in half precision (the warps sample with
+#: pixel-sized offsets that half precision rounds to 1/8 pixel at 1920 columns; the mask's
+#: sigmoid saturates)
+FLOAT32_OPS = frozenset({"grid_sample", "sigmoid"})
+
+
+def has_tensorrt(inference: Any) -> bool:
+    """Whether this Paddle was built with TensorRT (a CPU or plain CUDA wheel says 0.0.0)."""
+    try:
+        return tuple(inference.get_trt_compile_version()) > (0, 0, 0)
+    except (AttributeError, RuntimeError):
+        return False
+
+
 def inference_config(
-    paddle: ModuleType, model_file: str, params_file: str | None, device: str, threads: int | None
+    paddle: ModuleType,
+    model_file: str,
+    params_file: str | None,
+    device: str,
+    threads: int | None,
+    *,
+    half: bool = False,
+    trt_shapes: dict[str, tuple[list[int], list[int], list[int]]] | None = None,
+    skip_passes: Sequence[str] = (),
 ) -> Any:
-    """A ``paddle.inference.Config`` set up for the device: oneDNN + all cores on CPU."""
+    """A ``paddle.inference.Config`` set up for the device: oneDNN + all cores on CPU; on a GPU,
+    ``half`` runs in float16 with :data:`FLOAT32_OPS` kept in float32, and ``trt_shapes``
+    (input name -> min, max, opt shapes) turns TensorRT on when this Paddle has it.
+    ``skip_passes`` names optimization passes to leave out (a pass that crashes on a graph)."""
     from paddle import inference
 
     config = inference.Config(model_file, params_file) if params_file else inference.Config(model_file)
     if device == "gpu":
-        config.enable_use_gpu(256, 0)
+        _gpu_config(inference, config, half, trt_shapes)
     else:
         config.disable_gpu()
         config.enable_mkldnn()
         config.set_cpu_math_library_num_threads(cpu_threads(threads))
     config.disable_glog_info()
     config.switch_ir_optim(True)
+    for name in skip_passes:
+        config.delete_pass(name)
     # no enable_memory_optim(): Paddle 3.3 cannot create a predictor for a PIR (.json) export
     # with memory_optimize_pass ("Not find predictor_id 0 and pass_name memory_optimize_pass")
     return config
+
+
+def _gpu_config(
+    inference: Any, config: Any, half: bool, trt_shapes: dict[str, tuple[list[int], list[int], list[int]]] | None
+) -> None:
+    precision = inference.PrecisionType.Half if half else inference.PrecisionType.Float32
+    config.enable_use_gpu(256, 0, precision)
+    if half:
+        config.exp_disable_mixed_precision_ops(set(FLOAT32_OPS))
+    if trt_shapes and has_tensorrt(inference):
+        config.enable_tensorrt_engine(
+            workspace_size=1 << 30, max_batch_size=1, min_subgraph_size=3, precision_mode=precision,
+            use_static=False, use_calib_mode=False,
+        )  # fmt: skip
+        low = {k: v[0] for k, v in trt_shapes.items()}
+        high = {k: v[1] for k, v in trt_shapes.items()}
+        opt = {k: v[2] for k, v in trt_shapes.items()}
+        config.set_trt_dynamic_shape_info(low, high, opt)

@@ -1,9 +1,11 @@
 """The model protocol every interpolator implements, and in-memory padding helpers.
 
-A batch is ``pairs``: a C-contiguous ``uint8`` array of shape ``(B, 2, H, W, 3)`` (RGB frame
-pairs, left then right) and ``times``: a tuple of K exact fractions strictly inside (0, 1),
-the same for every pair of the batch. The model returns ``uint8`` ``(B, K, H, W, 3)`` where
-``out[b, k]`` is the frame at time ``times[k]`` between ``pairs[b, 0]`` and ``pairs[b, 1]``.
+A batch is ``pairs``: a C-contiguous ``float32`` array of shape ``(B, 2, H, W, 3)`` (RGB frame
+pairs, left then right, values in [0, 1]) and ``times``: a tuple of K exact fractions strictly
+inside (0, 1), the same for every pair of the batch. The model returns ``float32``
+``(B, K, H, W, 3)`` in [0, 1] where ``out[b, k]`` is the frame at time ``times[k]`` between
+``pairs[b, 0]`` and ``pairs[b, 1]``. Frames are float so that a 10-bit input never goes
+through 8 bits: converting to and from the input's own pixel format is the engine's job.
 
 A model never knows about ffmpeg, files or the frame plan; the engine never knows which model
 it runs. Models that need a framework (Paddle) import it lazily inside their own module.
@@ -39,8 +41,9 @@ class ModelOptions:
     weights: str | None = None
     device: str = "auto"  # auto | cpu | gpu
     batch_size: int = 1
-    scale: float = 1.0  # RIFE's flow scale (1, 0.5, 0.25)
+    scale: float | str = "auto"  # RIFE's flow scale: 1, 0.5, 0.25 or "auto" (chosen by frame height)
     threads: int | None = None  # CPU threads for the framework; None = all cores
+    any_time: bool = False  # the plan needs times other than k/2^n (the engine sets this)
 
 
 @runtime_checkable
@@ -50,7 +53,7 @@ class Interpolator(Protocol):
     name: str
 
     def interpolate(self, pairs: np.ndarray, times: Sequence[Fraction]) -> np.ndarray:
-        """``(B, 2, H, W, 3)`` uint8 + K times -> ``(B, K, H, W, 3)`` uint8."""
+        """``(B, 2, H, W, 3)`` float32 in [0, 1] + K times -> ``(B, K, H, W, 3)`` float32 in [0, 1]."""
         ...
 
 
@@ -110,10 +113,11 @@ def crop_frames(frames: np.ndarray, pad: Padding) -> np.ndarray:
     return frames[..., pad.top : h - pad.bottom, pad.left : w - pad.right, :]
 
 
-def check_batch(pairs: np.ndarray, times: Sequence[Fraction]) -> None:
+def check_batch(pairs: np.ndarray, times: Sequence[Fraction], dtype: type = np.float32) -> None:
     """Raise on a batch that breaks the protocol (engine bugs must not pass silently)."""
-    if pairs.dtype != np.uint8 or pairs.ndim != 5 or pairs.shape[1] != 2 or pairs.shape[4] != 3:
-        raise ModelError(f"model input must be uint8 (B, 2, H, W, 3), got {pairs.dtype} {pairs.shape}")
+    want = np.dtype(dtype).name
+    if pairs.dtype != dtype or pairs.ndim != 5 or pairs.shape[1] != 2 or pairs.shape[4] != 3:
+        raise ModelError(f"model input must be {want} (B, 2, H, W, 3), got {pairs.dtype} {pairs.shape}")
     if not times:
         raise ModelError("model called with no times")
     for t in times:
@@ -122,12 +126,16 @@ def check_batch(pairs: np.ndarray, times: Sequence[Fraction]) -> None:
 
 
 def check_output(out: np.ndarray, pairs: np.ndarray, k: int, name: str) -> np.ndarray:
-    """Check a model's output shape/dtype against its input; return it C-contiguous."""
+    """Check a model's output shape/dtype against its input; return it C-contiguous and
+    clipped to [0, 1] (NaN is refused: a broken network must not pass as black frames)."""
     b, _, h, w, c = pairs.shape
-    if out.shape != (b, k, h, w, c) or out.dtype != np.uint8:
+    if out.shape != (b, k, h, w, c) or out.dtype != np.float32:
         raise ModelError(
-            f"model {name!r} returned {out.dtype} {out.shape}, expected uint8 {(b, k, h, w, c)}"
+            f"model {name!r} returned {out.dtype} {out.shape}, expected float32 {(b, k, h, w, c)}"
         )
+    out = np.clip(out, 0.0, 1.0)
+    if np.isnan(out).any():
+        raise ModelError(f"model {name!r} returned NaN values")
     return np.ascontiguousarray(out)
 
 

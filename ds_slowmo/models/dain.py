@@ -74,23 +74,18 @@ def dain_padding(height: int, width: int) -> Padding:
 
 
 def pair_to_input(pair: np.ndarray, pad: Padding) -> np.ndarray:
-    """uint8 ``(2, H, W, 3)`` -> float32 ``(2, 1, 3, H', W')`` in [0, 1], edge-padded.
-
-    Padding the uint8 frames then dividing gives the very values PaddleGAN gets by dividing
-    then padding (edge padding copies values).
-    """
-    padded = pad_frames(pair, pad, mode="edge")
-    x = padded.astype(np.float32).transpose(0, 3, 1, 2) / np.float32(255)
-    return np.ascontiguousarray(x[:, None])
+    """float32 ``(2, H, W, 3)`` in [0, 1] -> float32 ``(2, 1, 3, H', W')``, edge-padded
+    (edge padding copies values, so 8-bit frames / 255 give PaddleGAN's very input)."""
+    padded = pad_frames(np.asarray(pair, np.float32), pad, mode="edge")
+    return np.ascontiguousarray(padded.transpose(0, 3, 1, 2)[:, None])
 
 
 def output_to_frames(y: np.ndarray, pad: Padding) -> np.ndarray:
-    """float ``(N, 1, 3, H', W')`` -> uint8 ``(N, H, W, 3)``: crop, clip to [0, 1], x255, round."""
+    """float ``(N, 1, 3, H', W')`` -> float32 ``(N, H, W, 3)``: crop, clip to [0, 1]."""
     if y.ndim != 5 or y.shape[1] != 1 or y.shape[2] != 3:
         raise ModelError(f"DAIN returned shape {tuple(y.shape)}, expected (N, 1, 3, H, W)")
-    frames = y[:, 0].transpose(0, 2, 3, 1)
-    frames = crop_frames(frames, pad)
-    out: np.ndarray = np.rint(np.clip(frames, 0.0, 1.0) * 255.0).astype(np.uint8)
+    frames = crop_frames(y[:, 0].transpose(0, 2, 3, 1), pad)
+    out: np.ndarray = np.clip(frames, 0.0, 1.0).astype(np.float32)
     return out
 
 
@@ -234,7 +229,7 @@ class DainInterpolator:
         self._lock = threading.Lock()
 
     def forward(self, pair: np.ndarray) -> np.ndarray:
-        """uint8 ``(2, H, W, 3)`` -> uint8 ``(N, H, W, 3)``, all N times in order."""
+        """float32 ``(2, H, W, 3)`` -> float32 ``(N, H, W, 3)`` in [0, 1], all N times in order."""
         pad = dain_padding(pair.shape[1], pair.shape[2])
         x = pair_to_input(pair, pad)
         with self._lock:
@@ -261,7 +256,7 @@ class DainInterpolator:
         check_batch(pairs, times)
         indices = self._indices(times)
         b, _, h, w, c = pairs.shape
-        out = np.empty((b, len(indices), h, w, c), dtype=np.uint8)
+        out = np.empty((b, len(indices), h, w, c), dtype=np.float32)
         for i in range(b):
             frames = self.forward(pairs[i])
             out[i] = frames[indices]
@@ -365,7 +360,7 @@ def _fetch_name(predictor: Any, info: ProgramInfo) -> str:
 
 
 def _probe_n(predictor: Any, fetch: str, device: str) -> int:
-    probe = np.zeros((2, _PROBE_SIZE, _PROBE_SIZE, 3), dtype=np.uint8)
+    probe = np.zeros((2, _PROBE_SIZE, _PROBE_SIZE, 3), dtype=np.float32)
     x = pair_to_input(probe, dain_padding(_PROBE_SIZE, _PROBE_SIZE))
     y = _run(predictor, fetch, x, device)
     if y.ndim != 5 or y.shape[0] < 1 or y.shape[1:3] != (1, 3):

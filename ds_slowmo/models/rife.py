@@ -202,20 +202,29 @@ def _read_json(path: Path) -> Any:
         return None
 
 
-def load_weights(source: Path, root: Path | None = None) -> tuple[dict[str, np.ndarray], Path]:
+def load_weights(
+    source: Path,
+    root: Path | None = None,
+    *,
+    check: Callable[[dict[str, np.ndarray], str], dict[str, np.ndarray]] | None = None,
+    label: str = "rife",
+) -> tuple[dict[str, np.ndarray], Path]:
     """Converted, checked float32 weights of ``source`` and their cache folder.
 
     The first call reads the torch checkpoint and writes ``params.npz`` + ``manifest.json``
     (sha256 of both the checkpoint and the npz) atomically under
     ``<root>/<checkpoint sha256>/``; later calls load the npz after checking its checksum.
-    A damaged cache is logged and rebuilt from the checkpoint.
+    A damaged cache is logged and rebuilt from the checkpoint. ``check`` (HDv3's
+    :func:`check_state_dict` by default) checks and filters the tensors; ``label`` names the
+    model in messages and is the cache folder under ``<home>``.
     """
+    check = check or check_state_dict
     try:
         raw = source.read_bytes()
     except OSError as exc:
         raise ModelError(f"cannot read weights {source}: {exc.strerror or exc}") from None
     digest = _sha256_bytes(raw)
-    folder = (root or cache.home() / "rife") / digest[:32]
+    folder = (root or cache.home() / label) / digest[:32]
     npz, manifest = folder / "params.npz", folder / "manifest.json"
     meta = _read_json(manifest)
     if isinstance(meta, dict) and meta.get("source_sha256") == digest and npz.is_file():
@@ -223,15 +232,15 @@ def load_weights(source: Path, root: Path | None = None) -> tuple[dict[str, np.n
             try:
                 with np.load(npz, allow_pickle=False) as data:
                     tensors = {k: data[k] for k in data.files}
-                return check_state_dict(tensors, str(npz)), folder
+                return check(tensors, str(npz)), folder
             except (OSError, ValueError, ModelError) as exc:
-                log.warning("rife: cached weights %s unreadable (%s); converting again", npz, exc)
+                log.warning("%s: cached weights %s unreadable (%s); converting again", label, npz, exc)
         else:
-            log.warning("rife: cached weights %s fail their checksum; converting again", npz)
+            log.warning("%s: cached weights %s fail their checksum; converting again", label, npz)
     from .torch_pickle import load_state_dict
 
-    log.info("rife: converting %s to %s", source, npz)
-    tensors = check_state_dict(load_state_dict(source), str(source))
+    log.info("%s: converting %s to %s", label, source, npz)
+    tensors = check(load_state_dict(source), str(source))
     buf = io.BytesIO()
     np.savez(buf, **tensors)  # type: ignore[arg-type]
     data = buf.getvalue()
@@ -252,7 +261,8 @@ paddle: Any = None
 F: Any = None
 
 
-def _bind(pd: ModuleType) -> None:
+def bind_paddle(pd: ModuleType) -> None:
+    """Bind the module globals the network code (here and in :mod:`.rife4`) reaches Paddle by."""
     global paddle, F
     paddle, F = pd, pd.nn.functional
 
@@ -315,7 +325,7 @@ def build_network(pd: ModuleType, scale: float) -> Any:
     """IFNet HDv3 as a ``paddle.nn.Layer`` taking ``(N, 6, H, W)`` float (two RGB frames in
     [0, 1]) and returning the midpoint ``(N, 3, H, W)``. H and W must be multiples of
     :func:`pad_multiple`. Parameter names match :func:`expected_shapes`."""
-    _bind(pd)
+    bind_paddle(pd)
     nn = pd.nn
 
     class PReLU(nn.Layer):  # type: ignore[misc, name-defined]
@@ -416,7 +426,7 @@ def _dygraph_network(paddle: ModuleType, tensors: dict[str, np.ndarray], scale: 
     return net
 
 
-class _Dygraph:
+class Dygraph:
     """Runs the network eagerly (slow on CPU; the reference for the exported model)."""
 
     def __init__(self, paddle: ModuleType, net: Any) -> None:
@@ -428,13 +438,26 @@ class _Dygraph:
         return np.asarray(out.numpy())
 
 
-class _Inference:
+class Inference:
     """Runs the exported network through a Paddle Inference predictor."""
 
-    def __init__(self, paddle: ModuleType, model_file: Path, params_file: Path, device: str, threads: int | None):
+    def __init__(
+        self,
+        paddle: ModuleType,
+        model_file: Path,
+        params_file: Path,
+        device: str,
+        threads: int | None,
+        half: bool = False,
+        trt_shapes: dict[str, tuple[list[int], list[int], list[int]]] | None = None,
+        skip_passes: Sequence[str] = (),
+    ):
         from . import _paddle
 
-        config = _paddle.inference_config(paddle, str(model_file), str(params_file), device, threads)
+        config = _paddle.inference_config(
+            paddle, str(model_file), str(params_file), device, threads, half=half, trt_shapes=trt_shapes,
+            skip_passes=skip_passes,
+        )  # fmt: skip
         self.predictor = paddle.inference.create_predictor(config)
         self.input = self.predictor.get_input_handle(self.predictor.get_input_names()[0])
         self.output = self.predictor.get_output_handle(self.predictor.get_output_names()[0])
@@ -466,18 +489,28 @@ def _find_export(target: Path, quiet: bool = False) -> tuple[Path, Path] | None:
 
 
 def export_network(paddle: ModuleType, tensors: dict[str, np.ndarray], folder: Path, scale: float) -> tuple[Path, Path]:
-    """``paddle.jit.save`` the network for ``scale`` under ``folder``, once; reuse after.
+    """``paddle.jit.save`` the network for ``scale`` under ``folder``, once; reuse after."""
+    spec = [paddle.static.InputSpec([None, 6, None, None], "float32", "frames")]
+    return export_layer(
+        paddle, lambda: _dygraph_network(paddle, tensors, scale), spec, folder, _export_dir(folder, paddle, scale), EXPORT_VERSION
+    )
+
+
+def export_layer(
+    paddle: ModuleType, make_net: Callable[[], Any], spec: list[Any], folder: Path, target: Path, version: int
+) -> tuple[Path, Path]:
+    """``paddle.jit.save`` the layer ``make_net()`` into ``target`` (a folder under ``folder``
+    named ``export-v<version>-...``), once; reuse after.
 
     The export is written in a temporary folder that is renamed into place with its
     checksum manifest, so a crash or a concurrent run never leaves a half-written model.
+    Exports of an older ``version`` in ``folder`` are removed.
     """
-    target = _export_dir(folder, paddle, scale)
     found = _find_export(target)
     if found:
         return found
-    log.info("rife: exporting the network for scale %g to %s", scale, target)
-    net = _dygraph_network(paddle, tensors, scale)
-    spec = [paddle.static.InputSpec([None, 6, None, None], "float32", "frames")]
+    log.info("exporting the network to %s", target)
+    net = make_net()
     folder.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=folder))
     try:
@@ -490,7 +523,7 @@ def export_network(paddle: ModuleType, tensors: dict[str, np.ndarray], folder: P
         if model is None or not params.is_file():
             raise ModelError(f"rife: paddle.jit.save wrote no model in {tmp}: {sorted(os.listdir(tmp))}")
         files = {p.name: cache.sha256_file(p) for p in (model, params)}
-        _write_json(tmp / "manifest.json", {"files": files, "model": model.name, "params": params.name, "scale": scale})
+        _write_json(tmp / "manifest.json", {"files": files, "model": model.name, "params": params.name})
         if target.exists():
             theirs = _find_export(target, quiet=True)
             if theirs:  # another process finished first: use theirs
@@ -507,8 +540,8 @@ def export_network(paddle: ModuleType, tensors: dict[str, np.ndarray], folder: P
     if not found:
         raise ModelError(f"rife: the exported model in {target} cannot be read back")
     for stale in folder.glob("export-v*"):  # exports of older network code are never used again
-        version = stale.name.split("-")[1][1:]
-        if version.isdigit() and int(version) < EXPORT_VERSION:
+        old = stale.name.split("-")[1][1:]
+        if old.isdigit() and int(old) < version:
             shutil.rmtree(stale, ignore_errors=True)
     return found
 
@@ -516,22 +549,43 @@ def export_network(paddle: ModuleType, tensors: dict[str, np.ndarray], folder: P
 # --------------------------------------------------------------------------------------------
 # the interpolator
 
+#: ``--scale auto``: the flow scale for frames up to this many rows (Practical-RIFE advises 0.5
+#: for 4K); see :func:`auto_scale`
+AUTO_SCALES = ((1088, 1.0), (2160, 0.5))
 
-QUANTIZE = ("round", "truncate")
+
+def auto_scale(height: int) -> float:
+    """The flow scale ``--scale auto`` picks for frames ``height`` rows high: 1 up to 1080p,
+    0.5 up to 4K, 0.25 above."""
+    for rows, scale in AUTO_SCALES:
+        if height <= rows:
+            return scale
+    return 0.25
 
 
-def _to_uint8(frames: np.ndarray, quantize: str = "round") -> np.ndarray:
-    """Float frames in [0, 1] -> uint8. ``round`` (nearest) is the default; ``truncate`` is
-    what the reference's ``(x * 255).byte()`` does, kept to reproduce its frames exactly
-    (about 0.3 to 0.7 dB lower PSNR on the sample clips)."""
-    scaled = frames * 255.0
-    if quantize == "round":
-        scaled += 0.5
-    return np.clip(scaled, 0, 255).astype(np.uint8)
+def resolve_scale(scale: float | str, height: int, name: str) -> float:
+    """``scale`` as a float; ``"auto"`` resolved by :func:`auto_scale` and logged."""
+    if scale == "auto":
+        chosen = auto_scale(height)
+        log.info("%s: --scale auto chose %g for %d rows", name, chosen, height)
+        return chosen
+    return float(scale)
+
+
+def check_scale(scale: float | str, model: str) -> None:
+    if scale != "auto" and (isinstance(scale, str) or float(scale) not in SCALES):
+        raise UsageError(f"--model {model} supports --scale auto, 1, 0.5 or 0.25 (got {scale})")
+
+
+def is_dyadic(times: Sequence[Fraction], max_den: int = max(FACTORS)) -> bool:
+    """Whether every time is ``k / 2**n`` with ``2**n <= max_den`` (what HDv3 can make)."""
+    return all(Fraction(t).denominator & (Fraction(t).denominator - 1) == 0 and Fraction(t).denominator <= max_den for t in times)
 
 
 class RifeInterpolator:
-    """See the module docstring. ``backend`` is ``"inference"`` (default) or ``"dygraph"``."""
+    """See the module docstring. ``backend`` is ``"inference"`` (default) or ``"dygraph"``.
+    With ``--scale auto`` the scale is fixed by the first :meth:`prepare` (or the first
+    batch's height)."""
 
     name = "rife"
 
@@ -543,36 +597,38 @@ class RifeInterpolator:
         tensors: dict[str, np.ndarray],
         folder: Path,
         backend: str = "inference",
-        quantize: str = "round",
     ) -> None:
-        if backend not in ("inference", "dygraph") or quantize not in QUANTIZE:
-            raise ValueError(f"rife: bad backend {backend!r} or quantize {quantize!r}")
+        if backend not in ("inference", "dygraph"):
+            raise ValueError(f"rife: bad backend {backend!r}")
         self.options = options
         self.factor = options.factor
-        self.scale = float(options.scale)
-        self.multiple = pad_multiple(self.scale)
+        self.scale: float | None = None if options.scale == "auto" else float(options.scale)
         self.device = device
         self.backend = backend
-        self.quantize = quantize
         self.cache_folder = folder
         self._paddle = paddle
         self._tensors = tensors
         self._run: Callable[[np.ndarray], np.ndarray] | None = None
 
+    def _fix_scale(self, height: int) -> float:
+        if self.scale is None:
+            self.scale = resolve_scale(self.options.scale, height, self.name)
+        return self.scale
+
     def _runner(self) -> Callable[[np.ndarray], np.ndarray]:
         if self._run is None:
-            paddle = self._paddle
+            paddle, scale = self._paddle, self.scale or 1.0
             if self.backend == "dygraph":
                 paddle.set_device(self.device)
-                self._run = _Dygraph(paddle, _dygraph_network(paddle, self._tensors, self.scale))
+                self._run = Dygraph(paddle, _dygraph_network(paddle, self._tensors, scale))
             else:
-                model, params = export_network(paddle, self._tensors, self.cache_folder, self.scale)
-                self._run = _Inference(paddle, model, params, self.device, self.options.threads)
+                model, params = export_network(paddle, self._tensors, self.cache_folder, scale)
+                self._run = Inference(paddle, model, params, self.device, self.options.threads)
         return self._run
 
     def prepare(self, height: int, width: int) -> None:
-        """Export/load the network and warm it up for ``height x width`` frames (optional)."""
-        pad = pad_amounts(height, width, self.multiple)
+        """Pick the scale, export/load the network and warm it up for ``height x width``."""
+        pad = pad_amounts(height, width, pad_multiple(self._fix_scale(height)))
         x = np.zeros((1, 6, height + pad.top + pad.bottom, width + pad.left + pad.right), np.float32)
         self._runner()(x)
 
@@ -590,9 +646,9 @@ class RifeInterpolator:
         check_batch(pairs, times)
         levels = bisection_levels(times)
         b, _, h, w, _ = pairs.shape
-        pad = pad_amounts(h, w, self.multiple)
+        pad = pad_amounts(h, w, pad_multiple(self._fix_scale(h)))
         padded = pad_frames(pairs, pad, mode="constant")  # zeros, as the reference
-        nchw = padded.transpose(0, 1, 4, 2, 3).astype(np.float32) / 255.0  # (B, 2, 3, H, W)
+        nchw = np.ascontiguousarray(padded.transpose(0, 1, 4, 2, 3))  # (B, 2, 3, H, W)
         frames: dict[Fraction, np.ndarray] = {Fraction(0): nchw[:, 0], Fraction(1): nchw[:, 1]}
         chunk = max(b, self.options.batch_size)  # pairs per forward pass
         for level in levels:
@@ -603,39 +659,45 @@ class RifeInterpolator:
             for i, (lo, hi) in enumerate(level):
                 frames[(lo + hi) / 2] = mids[i * b : (i + 1) * b]
         out = np.stack([frames[Fraction(t)] for t in times], axis=1)  # (B, K, 3, Hp, Wp)
-        out = crop_frames(_to_uint8(out.transpose(0, 1, 3, 4, 2), self.quantize), pad)
+        out = crop_frames(out.transpose(0, 1, 3, 4, 2), pad)
         return check_output(out, pairs, len(times), self.name)
 
 
 def _validate(options: ModelOptions) -> None:
     require_factor("rife", options.factor, FACTORS)
-    if float(options.scale) not in SCALES:
-        raise UsageError(f"--model rife supports --scale 1, 0.5 or 0.25 (got {options.scale:g})")
+    check_scale(options.scale, "rife")
     if options.batch_size < 1:
         raise UsageError(f"--batch-size must be >= 1 (got {options.batch_size})")
 
 
+def weights_file(weights: str) -> Path:
+    """``--weights``: a checkpoint file, or a Practical-RIFE ``train_log`` folder holding one."""
+    source = Path(weights).expanduser()
+    if source.is_dir():
+        source = source / "flownet.pkl"
+    if not source.is_file():
+        raise UsageError(f"--weights {weights}: no such file")
+    return source
+
+
 def create(
-    options: ModelOptions, *, backend: str = "inference", quantize: str = "round", cache_root: Path | None = None
-) -> RifeInterpolator:
+    options: ModelOptions, *, backend: str = "inference", cache_root: Path | None = None
+) -> Any:
     """Validate the options, find and convert the weights; the export waits for first use.
 
-    ``backend="dygraph"`` runs the network eagerly (tests compare it with the export);
-    ``quantize="truncate"`` quantizes as the reference's ``(x * 255).byte()`` does;
-    ``cache_root`` overrides ``<home>/rife``."""
+    When the plan needs times other than k/2^n (``options.any_time``) this is RIFE v4.25
+    (:mod:`.rife4`), which takes t as an input. ``backend="dygraph"`` runs the network eagerly
+    (tests compare it with the export); ``cache_root`` overrides ``<home>/rife``."""
+    if options.any_time:
+        from . import rife4
+
+        log.info("using RIFE v4.25 for non-dyadic times")
+        return rife4.create(options, backend=backend, cache_root=cache_root)
     _validate(options)
-    if options.weights:
-        source = Path(options.weights).expanduser()
-        if source.is_dir():  # a RIFE train_log folder
-            source = source / "flownet.pkl"
-        if not source.is_file():
-            raise UsageError(f"--weights {options.weights}: no such file")
-    else:
-        source = default_weights()
+    source = weights_file(options.weights) if options.weights else default_weights()
     from . import _paddle
 
     paddle = _paddle.import_paddle("rife")
     device = _paddle.resolve_device(paddle, options.device, "rife")
     tensors, folder = load_weights(source, cache_root)
-    return RifeInterpolator(options, paddle, device, tensors, folder, backend, quantize)
-
+    return RifeInterpolator(options, paddle, device, tensors, folder, backend)

@@ -1,4 +1,4 @@
-"""Models and the frame-level API without ffmpeg: blend arithmetic, the public surface."""
+"""blend on native samples and on float RGB, and the frame-level API without ffmpeg."""
 
 from __future__ import annotations
 
@@ -12,18 +12,19 @@ import ds_slowmo
 from ds_slowmo.errors import ModelError, UsageError
 from ds_slowmo.models import load_model
 from ds_slowmo.models.base import ModelOptions
-from ds_slowmo.models.blend import BlendInterpolator
+from ds_slowmo.models.blend import BlendInterpolator, mix
 
 
 def test_blend_is_exact_and_symmetric():
-    a = np.arange(256, dtype=np.uint8).reshape(1, 16, 16, 1).repeat(3, axis=3)
+    a = np.arange(256, dtype=np.uint8)
     b = 255 - a
-    pairs = np.stack([a, b], axis=1)
-    m = BlendInterpolator()
-    out = m.interpolate(pairs, [Fraction(1, 4), Fraction(1, 2), Fraction(3, 4)])
     ai, bi = a.astype(int), b.astype(int)
-    assert np.array_equal(out[:, 0], ((3 * ai + bi + 2) // 4).astype(np.uint8))
-    assert np.array_equal(out[:, 1], ((ai + bi + 1) // 2).astype(np.uint8))
+    assert np.array_equal(mix(a, b, Fraction(1, 4)), ((3 * ai + bi + 2) // 4).astype(np.uint8))
+    assert np.array_equal(mix(a, b, Fraction(1, 2)), ((ai + bi + 1) // 2).astype(np.uint8))
+    pairs = np.stack([a, b]).reshape(1, 2, 16, 16, 1).repeat(3, axis=4).astype(np.float32) / 255
+    m = BlendInterpolator()
+    out = m.interpolate(pairs, [Fraction(1, 4)])
+    assert out.dtype == np.float32 and np.allclose(out[0, 0, ..., 0].ravel() * 255, (3 * ai + bi) / 4, atol=1e-3)
     with pytest.raises(ModelError):
         m.interpolate(pairs, [Fraction(1)])
 
@@ -31,11 +32,11 @@ def test_blend_is_exact_and_symmetric():
 def test_public_frame_api():
     out = list(ds_slowmo.slowmo_frames(numbered_frames(5), factor=2, model="blend"))
     assert [int(f[0, 0, 0]) for f in out] == [0, 5, 10, 15, 20, 25, 30, 35, 40]
-    out = list(ds_slowmo.slowmo_frames(numbered_frames(5), factor=2, mode="fps"))
+    out = list(ds_slowmo.slowmo_frames(numbered_frames(5), factor=2, mode="fps", model="blend"))
     assert len(out) == 10
     # range ends are checked once the source is exhausted
     with pytest.raises(UsageError, match="past the end"):
-        list(ds_slowmo.slowmo_frames(numbered_frames(5), factor=2, ranges=["2:9"]))
+        list(ds_slowmo.slowmo_frames(numbered_frames(5), factor=2, ranges=["2:9"], model="blend"))
 
 
 def test_unknown_model():
@@ -63,14 +64,14 @@ def test_engine_does_not_import_paddle():
     assert out.stdout.strip() == "False"
 
 
-def test_blend_matches_the_formula_for_every_small_time():
+@pytest.mark.parametrize("dtype, top", [(np.uint8, 256), (np.uint16, 1 << 10), (np.uint16, 1 << 16)])
+def test_blend_matches_the_formula_for_every_small_time(dtype, top):
+    """Native samples at 8, 10 and 16 bits: exact, rounded half up, never overflowing."""
     rng = np.random.default_rng(0)
-    pairs = rng.integers(0, 256, (2, 2, 8, 8, 3), dtype=np.uint8)
-    a, b = pairs[:, 0].astype(int), pairs[:, 1].astype(int)
-    m = BlendInterpolator()
-    for den in range(2, 33):
-        times = [Fraction(k, den) for k in range(1, den)]
-        out = m.interpolate(pairs, times)
-        for k, t in enumerate(times):
+    pairs = rng.integers(0, top, (2, 384), dtype=np.int64)
+    pairs[:, :2] = [[0, top - 1], [top - 1, top - 1]]
+    a, b = pairs[0], pairs[1]
+    for den in range(2, 65):
+        for t in (Fraction(k, den) for k in range(1, den)):
             want = (a * (t.denominator - t.numerator) + b * t.numerator + t.denominator // 2) // t.denominator
-            assert np.array_equal(out[:, k], want.astype(np.uint8)), t
+            assert np.array_equal(mix(a.astype(dtype), b.astype(dtype), t), want.astype(dtype)), t

