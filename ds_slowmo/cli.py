@@ -28,6 +28,7 @@ EPILOG = """\
 examples:
   ds-slowmo in.mp4 -o out.mp4 --factor 4 --range 4.8s:6.0s     slow 4.8-6.0 s down 4x, audio kept in sync
   ds-slowmo in.mp4 -o out.mp4 --mode fps --factor 2            double the frame rate, same duration
+  ds-slowmo in.mp4 -o out.mp4 --fps 59.94                       any output rate, same duration
   ffmpeg -i in.mp4 -f yuv4mpegpipe - | ds-slowmo --factor 4 --range 120:150 | ffmpeg -i - out.mp4
 
 positions (for --range and --trim): a frame number (120), seconds (4.8s) or a clock time
@@ -81,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--mode", choices=("slowmo", "fps"), default="slowmo",
                    help="slowmo: same rate, slowed ranges last F times longer (default); "
                    "fps: F times the frame rate, same duration")
+    g.add_argument("--fps", default=None, metavar="RATE",
+                   help="output frame rate: 60, 50, 60000/1001, any positive rational (23.976, 29.97, 59.94, "
+                   "119.88 mean n*1000/1001); alone it keeps the duration, with --range it also slows the ranges")
     g.add_argument("--range", dest="ranges", action="append", default=[], metavar="A:B",
                    help="slow only frames A..B (or times); repeatable; default: the whole input")
     g.add_argument("--trim", default=None, metavar="A:B", help="keep only input frames [A, B) (or times)")
@@ -143,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
 def config_from_args(args: argparse.Namespace) -> Config:
     return Config.from_strings(
         ranges=args.ranges, trim=args.trim, slow_rate=args.slow_rate, input_rate=args.input_rate,
-        encoder_args=args.encoder_args, input=args.input, output=args.output, format=args.format,
+        encoder_args=args.encoder_args, fps=args.fps, input=args.input, output=args.output, format=args.format,
         factor=args.factor, mode=args.mode, model=args.model, weights=args.weights, device=args.device,
         batch_size=args.batch_size, queue_size=args.queue_size, scale=args.scale, audio=args.audio,
         progress=args.progress, overwrite=args.overwrite, crf=args.crf, threads=args.threads,

@@ -11,7 +11,7 @@ from typing import Optional
 from .analysis import CUT_THRESHOLD, DUP_THRESHOLD
 from .audio import AUDIO_MODES
 from .errors import UsageError
-from .plan import MODES, Span, parse_rate, parse_slow_rate, parse_span
+from .plan import MODES, Span, parse_fps, parse_rate, parse_slow_rate, parse_span
 
 __all__ = ["Config", "DEVICES", "STREAM_FORMATS"]
 
@@ -46,6 +46,7 @@ class Config:
     crf: Optional[int] = None
     encoder_args: tuple[str, ...] = ()
     input_rate: Optional[Fraction] = None  # override the input's rate (pipes with odd rates)
+    fps: Optional[Fraction] = None  # output frame rate (--fps); None: from mode and factor
     threads: Optional[int] = None
     scene_detect: bool = True
     scene_threshold: float = CUT_THRESHOLD
@@ -65,6 +66,8 @@ class Config:
             raise UsageError(f"--factor must be at most 64 (got {self.factor})")
         if self.mode not in MODES:
             raise UsageError(f"--mode must be one of {', '.join(MODES)} (got {self.mode!r})")
+        if self.fps is not None and self.fps <= 0:
+            raise UsageError(f"--fps must be positive (got {self.fps})")
         if self.mode == "fps" and self.ranges:
             raise UsageError("--range has no meaning with --mode fps (it raises the rate everywhere); use --trim")
         if self.device not in DEVICES:
@@ -156,9 +159,19 @@ class Config:
         slow_rate: Optional[str] = None,
         input_rate: Optional[str] = None,
         encoder_args: Optional[str] = None,
+        fps: Optional[str] = None,
         **kwargs: object,
     ) -> "Config":
-        """Build from user-written strings (the CLI and the Python API both come here)."""
+        """Build from user-written strings (the CLI and the Python API both come here).
+        ``fps`` without ``ranges`` only changes the rate (mode ``fps``); with ``ranges`` it
+        slows them by the factor and outputs at that rate."""
+        if fps is not None:
+            kwargs["fps"] = parse_fps(fps)
+            if not ranges:
+                if slow_rate is not None or kwargs.get("factor") is not None:
+                    raise UsageError("--fps without --range only changes the frame rate; "
+                                     "--factor/--slow-rate slow a --range down")  # fmt: skip
+                kwargs["mode"] = "fps"
         if slow_rate is not None:
             factor = parse_slow_rate(slow_rate)
             if "factor" in kwargs and kwargs["factor"] not in (None, factor):

@@ -624,7 +624,7 @@ def run(
 def _plan(cfg: Config, info: ff.VideoInfo) -> Plan:
     rate = cfg.input_rate or info.rate
     return build_plan(mode=cfg.mode, factor=cfg.factor, rate=rate, n_frames=info.n_frames,
-                      ranges=cfg.ranges, trim=cfg.trim)  # fmt: skip
+                      ranges=cfg.ranges, trim=cfg.trim, target=cfg.fps)  # fmt: skip
 
 
 def _pipe_info(cfg: Config, decoder: ff.FFmpegProcess) -> ff.VideoInfo:
