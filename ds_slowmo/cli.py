@@ -28,6 +28,7 @@ EPILOG = """\
 examples:
   ds-slowmo in.mp4 -o out.mp4 --factor 4 --range 4.8s:6.0s     slow 4.8-6.0 s down 4x, audio kept in sync
   ds-slowmo in.mp4 -o out.mp4 --mode fps --factor 2            double the frame rate, same duration
+  ds-slowmo in.mp4 -o out.mp4 --fps 59.94                       any output rate, same duration
   ffmpeg -i in.mp4 -f yuv4mpegpipe - | ds-slowmo --factor 4 --range 120:150 | ffmpeg -i - out.mp4
 
 positions (for --range and --trim): a frame number (120), seconds (4.8s) or a clock time

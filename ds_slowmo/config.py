@@ -52,6 +52,7 @@ class Config:
     crf: Optional[int] = default("crf")
     encoder_args: tuple[str, ...] = ()
     input_rate: Optional[Fraction] = default("input_rate")  # override the input's rate
+    fps: Optional[Fraction] = default("fps")  # output frame rate (--fps); None: from mode and factor
     threads: Optional[int] = default("threads")
     scene_detect: bool = default("scene_detect")
     scene_threshold: float = default("scene_threshold")
@@ -81,6 +82,8 @@ class Config:
             raise UsageError(f"--factor must be at most 64 (got {self.factor})")
         if self.mode not in MODES:
             raise UsageError(f"--mode must be one of {', '.join(MODES)} (got {self.mode!r})")
+        if self.fps is not None and self.fps <= 0:
+            raise UsageError(f"--fps must be positive (got {self.fps})")
         if self.mode == "fps" and self.ranges:
             raise UsageError("--range has no meaning with --mode fps (it raises the rate everywhere); use --trim")
         for span in self.ranges + ((self.trim,) if self.trim else ()):
@@ -171,6 +174,7 @@ class Config:
             if name in ("input", "output", "compare", "inspect_output", "weights") and isinstance(value, os.PathLike):
                 value = os.fspath(value)
             values[name] = opt.coerce(value)
+        _fold_fps(values)
         _fold_slow_rate(values)
         values["ranges"] = tuple(parse_span(r, "--range") for r in values.get("ranges") or ())
         trim = values.get("trim")
@@ -190,6 +194,16 @@ def _check_order(span: Span, option: str) -> None:
     ends = (a.frame, b.frame) if a.frame is not None and b.frame is not None else (a.seconds, b.seconds)
     if None not in ends and ends[0] >= ends[1]:  # type: ignore[operator]
         raise UsageError(f"{option} {span}: the start must come before the end")
+
+
+def _fold_fps(values: dict[str, Any]) -> None:
+    """``--fps`` without ``--range`` only changes the rate (mode ``fps``); with ``--range`` it
+    slows the ranges by the factor and writes at that rate."""
+    if values.get("fps") is None or values.get("ranges"):
+        return
+    if values.get("slow_rate") is not None or values.get("factor") is not None:
+        raise UsageError("--fps without --range only changes the frame rate; --factor/--slow-rate slow a --range down")
+    values["mode"] = "fps"
 
 
 def _fold_slow_rate(values: dict[str, Any]) -> None:

@@ -74,7 +74,7 @@ def model_options(cfg: Config) -> ModelOptions:
 def plan_for(cfg: Config, info: VideoInfo) -> Plan:
     rate = cfg.input_rate or info.rate
     return build_plan(mode=cfg.mode, factor=cfg.factor, rate=rate, n_frames=info.n_frames,
-                      ranges=cfg.ranges, trim=cfg.trim)  # fmt: skip
+                      ranges=cfg.ranges, trim=cfg.trim, target=cfg.fps)  # fmt: skip
 
 
 def prepare(cfg: Config, info: VideoInfo, chunk: Optional[Chunk] = None) -> Job:

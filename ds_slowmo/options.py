@@ -11,11 +11,13 @@ option's ``convert``; any other value must already have the option's ``kind``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any, Callable, Optional
 
 from .analysis import CUT_THRESHOLD, DUP_THRESHOLD
 from .errors import UsageError
 from .models import DEFAULT_MODEL, MODELS
+from .plan import parse_fps
 
 __all__ = ["Option", "OPTIONS", "BY_FIELD", "default", "to_int", "to_float", "GROUPS"]
 
@@ -117,6 +119,10 @@ OPTIONS: tuple[Option, ...] = (
            _WHAT, metavar="R", exclusive="speed"),
     Option("mode", ("--mode",), "slowmo", "slowmo: same rate, slowed ranges last F times longer (default); "
            "fps: F times the frame rate, same duration", _WHAT, choices=("slowmo", "fps")),
+    Option("fps", ("--fps",), None,
+           "output frame rate: 60, 50, 60000/1001, any positive rational (23.976, 29.97, 59.94, 119.88 mean "
+           "n*1000/1001); alone it keeps the duration, with --range it also slows the ranges", _WHAT,
+           convert=parse_fps, kind=(Fraction,), metavar="RATE"),
     Option("ranges", ("--range",), (), "slow only frames A..B (or times); repeatable; default: the whole input",
            _WHAT, metavar="A:B", action="append"),
     Option("trim", ("--trim",), None, "keep only input frames [A, B) (or times)", _WHAT, metavar="A:B"),

@@ -180,7 +180,7 @@ def options_key(cfg: Config) -> dict[str, Any]:
         "trim": str(cfg.trim) if cfg.trim else None, "model": cfg.model, "weights": cfg.weights,
         "scale": cfg.scale, "scene": cfg.scene_threshold if cfg.scene_detect else None,
         "crf": cfg.crf, "encoder_args": list(cfg.encoder_args),
-        "input_rate": str(cfg.input_rate) if cfg.input_rate else None,
+        "input_rate": str(cfg.input_rate) if cfg.input_rate else None, "fps": str(cfg.fps) if cfg.fps else None,
         "chunk_seconds": cfg.chunk_seconds, "ext": os.path.splitext(cfg.output)[1].lower(),
     }  # fmt: skip
 

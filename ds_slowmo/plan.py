@@ -316,16 +316,37 @@ class Plan:
         stop = n_frames if self.trim_stop is None else min(self.trim_stop, n_frames)
         return range(min(self.trim_start, stop), stop)
 
+    @functools.cached_property
+    def _index(self) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+        """Slowed ranges clipped to the trim start: their starts, ends, and the slowed gaps
+        before each (for a bisect per question instead of a walk over the ranges)."""
+        starts, ends, before, total = [], [], [], 0
+        for a, b in self.slowed:
+            a = max(a, self.trim_start)
+            starts.append(a)
+            ends.append(b)
+            before.append(total)
+            total += max(0, b - a)
+        return tuple(starts), tuple(ends), tuple(before)
+
+    def _locate(self, i: int) -> tuple[int, int]:
+        """``(weight_before(i), stretch(i))`` in O(log ranges)."""
+        starts, ends, before = self._index
+        j = bisect.bisect_right(starts, i) - 1
+        if j < 0:
+            return max(0, i - self.trim_start), 1
+        inside = i < ends[j]
+        slowed = before[j] + max(0, min(ends[j], i) - starts[j])
+        return max(0, i - self.trim_start) + slowed * (self.factor - 1), self.factor if inside else 1
+
     def stretch(self, i: int) -> int:
         """Output-timeline length of source frame ``i`` in source frame periods, assuming
         frame ``i + 1`` is kept (the last kept frame's stretch is 1)."""
-        j = bisect.bisect_right(self.slowed, (i, _BIG)) - 1
-        return self.factor if j >= 0 and self.slowed[j][0] <= i < self.slowed[j][1] else 1
+        return self._locate(i)[1]
 
     def weight_before(self, i: int) -> int:
-        """Stretched length of the kept frames before ``i`` (``trim_start .. i-1``). O(ranges)."""
-        slowed = sum(max(0, min(b, i) - max(a, self.trim_start)) for a, b in self.slowed)
-        return max(0, i - self.trim_start) + slowed * (self.factor - 1)
+        """Stretched length of the kept frames before ``i`` (``trim_start .. i-1``)."""
+        return self._locate(i)[0]
 
     def frames_at(self, i: int, last: bool) -> tuple[Fraction, ...]:
         """Offsets ``u`` in [0, 1) of the output frames whose source position lies in
@@ -334,8 +355,8 @@ class Plan:
         if not self.keeps(i):
             raise ValueError(f"source frame {i} is not kept by the trim")
         p, d = self._clock
-        width = 1 if last else self.stretch(i)
-        return _offsets(self.weight_before(i) * d % p, width * d, p)
+        weight, width = self._locate(i)
+        return _offsets(weight * d % p, (1 if last else width) * d, p)
 
     def gap_times(self, i: int) -> tuple[Fraction, ...]:
         """In-between times of gap ``i`` (frames ``i`` and ``i + 1`` both kept)."""

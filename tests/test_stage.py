@@ -188,11 +188,11 @@ def test_dedupe_respects_batching():
 
 
 def test_thumbnails_only_where_a_decision_needs_them(monkeypatch):
-    import ds_slowmo.stage as stage
+    import ds_slowmo.door as door
 
     made = []
-    real = stage.thumbnail
-    monkeypatch.setattr(stage, "thumbnail", lambda f: made.append(int(f[0, 0, 0])) or real(f))
+    real = door.thumbnail
+    monkeypatch.setattr(door, "thumbnail", lambda f: made.append(int(f[0, 0, 0])) or real(f))
     p = build_plan(mode="slowmo", factor=2, rate=Fraction(25), n_frames=None, ranges=[parse_span("5:7")])
     list(interpolate_frames(frames_of(range(0, 200, 10)), p, BlendInterpolator()))
     assert sorted(made) == [50, 60, 70]  # the two slowed gaps' frames, once each
