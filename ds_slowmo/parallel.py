@@ -241,13 +241,13 @@ def run_chunked(cfg: Config, executor: Optional[Any] = None) -> Any:
         raise UsageError("--jobs/--ray need an input file and an output file (a pipe can't be split)")
     exe = ff.find_ffmpeg()
     _check_output_target(cfg)
-    info = ff.probe(cfg.input, exe)
+    info = ff.constant_rate(ff.probe(cfg.input, exe))[0]
     if not info.n_frames:
         raise SlowmoError(f"could not count the frames of {cfg.input}; run without --jobs")
     plan = _plan(cfg, info)
     if cfg.ray is None:
         load_model(cfg.model, _model_options(cfg))  # usage errors (factor, weights) before any work
-    keys = ff.keyframes(cfg.input, plan.in_rate, exe)
+    keys = list(info.keyframes) if info.frame_times is not None else ff.keyframes(cfg.input, plan.in_rate, exe)
     target = max(1, round(cfg.chunk_seconds * plan.in_rate))
     chunks = chunk_plan(plan, info.n_frames, keys, target)
     folder = work_folder(cfg.output)

@@ -22,9 +22,10 @@ from typing import IO, Any, Callable, Iterable, Iterator, Optional, Sequence, Un
 import numpy as np
 
 from . import ffmpeg as ff
+from . import timeline as tl
 from .audio import audio_filter_graph
 from .cache import temp_beside
-from .chunks import Chunk, seek_seconds
+from .chunks import Chunk
 from .config import Config
 from .errors import FFmpegError, InputError, OutputClosed, SlowmoError, UsageError, ffmpeg_said
 from .analysis import CUT_THRESHOLD
@@ -239,19 +240,6 @@ def _drain(q: "queue.Queue[Any]") -> None:
 # argv builders (pure)
 
 
-def decoder_argv(exe: str, src: str, *, limit: Optional[int], pipe: bool, seek: Optional[Fraction] = None) -> list[str]:
-    argv = [exe, "-hide_banner", "-nostats"]
-    if not pipe:
-        argv += ["-nostdin", "-v", "warning"]
-    if seek is not None:
-        argv += ["-ss", f"{float(seek):.6f}"]
-    argv += ["-i", "pipe:0" if pipe else src, "-map", "0:v:0"]
-    if limit is not None:
-        argv += ["-frames:v", str(limit)]
-    argv += ["-fps_mode", "passthrough", "-an", "-sn", "-dn", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]
-    return argv
-
-
 def _video_codec_args(cfg: Config, ext: str, width: int, height: int) -> list[str]:
     if ext in _LOSSY_CONTAINERS:
         # PaddleGAN's setting; 4:2:0 needs even sizes, so odd frames keep full chroma
@@ -376,7 +364,7 @@ class _Compare:
         self.temp = temp_beside(cfg.compare)
         w2, h = 2 * info.width, info.height
         self.decoder = stack.enter_context(ff.FFmpegProcess(
-            decoder_argv(exe, cfg.input, limit=plan.trim_stop, pipe=False), role="compare decoder",
+            ff.decoder_argv(exe, cfg.input, pipe=False, limit=plan.trim_stop), role="compare decoder",
             stdout=subprocess.PIPE))  # fmt: skip
         speed = f"x{cfg.factor} {'slow motion' if cfg.mode == 'slowmo' else 'frame rate'}"
         labels = label_filter([("original", 0), (f"ds-slowmo {model_name} {speed}", info.width)], h)
@@ -481,8 +469,9 @@ def run(
     exe = ff.find_ffmpeg()
     _check_output_target(cfg)
     info: Optional[ff.VideoInfo] = None
+    grid: Optional[tl.CfrGrid] = None
     if not cfg.input_is_pipe:
-        info = ff.probe(cfg.input, exe)
+        info, grid = ff.constant_rate(ff.probe(cfg.input, exe))
         if info.n_frames == 0:
             raise InputError(f"{cfg.input} has no video frames")
 
@@ -509,9 +498,15 @@ def run(
                 limit = plan.trim_stop - first
             else:
                 limit = None
-            seek = seek_seconds(first, plan.in_rate) if plan is not None else None
+            cfr_rate = info.rate if grid is not None and info is not None else None
+            if cfr_rate is not None and limit is None and info is not None and info.n_frames is not None:
+                limit = info.n_frames - first  # the converted frames end where the plan says
+            dwin = None  # a file: the frames [first, first + limit), checked when it seeks
+            if info is not None:
+                dwin = ff.decode_window(exe, cfg.input, tl.decode_windows(info.frame_times, info.keyframes, first, limit),
+                                        cfr_rate)  # fmt: skip
             decoder = stack.enter_context(ff.FFmpegProcess(
-                decoder_argv(exe, cfg.input, limit=limit, pipe=cfg.input_is_pipe, seek=seek),
+                ff.decoder_argv(exe, cfg.input, pipe=cfg.input_is_pipe, window=dwin, limit=limit, cfr_rate=cfr_rate),
                 role="decoder", stdin=(stdin if stdin is not None else sys.stdin.fileno()) if cfg.input_is_pipe else subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
             ))  # fmt: skip
