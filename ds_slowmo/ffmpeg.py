@@ -7,7 +7,9 @@ has its stderr drained by a daemon thread into a bounded tail that error message
 
 from __future__ import annotations
 
+import bisect
 import collections
+import logging
 import os
 
 try:
@@ -18,26 +20,38 @@ import re
 import shutil
 import subprocess
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import IO, Any, Optional, Sequence
 
+from . import timeline as tl
 from .errors import FFmpegError, InputError, SlowmoError, ffmpeg_said
 from .plan import format_rate
 
+log = logging.getLogger("ds_slowmo")
+
 __all__ = [
     "find_ffmpeg",
+    "AudioStream",
+    "SubtitleStream",
+    "Packets",
+    "parse_framecrc",
+    "packets_info",
+    "keyframes",
+    "parse_keyframes",
+    "decoder_argv",
+    "decoder_filters",
+    "decode_window",
+    "parse_first_frame_time",
     "VideoInfo",
     "probe",
     "parse_input_info",
     "parse_y4m_header",
     "rationalize_fps",
     "FFmpegProcess",
-    "Y4M_PIX_FMTS",
 ]
 
 #: pixel formats ffmpeg's yuv4mpegpipe muxer writes without -strict
-Y4M_PIX_FMTS = ("yuv420p", "yuv422p", "yuv444p", "yuv411p", "gray")
 
 
 def find_ffmpeg() -> str:
@@ -66,32 +80,74 @@ def find_ffmpeg() -> str:
 
 
 @dataclass(frozen=True)
+class AudioStream:
+    index: int  # absolute stream index in the input
+    codec: str
+    sample_rate: int
+    channels: int
+    start: Fraction = Fraction(0)  # time of its first sample, on the video's timeline
+
+
+@dataclass(frozen=True)
+class SubtitleStream:
+    index: int
+    codec: str
+
+
+@dataclass(frozen=True)
 class VideoInfo:
+    """What ffmpeg says about an input. Times are seconds on the timeline ffmpeg's filters and
+    ``-ss`` use by default: the input's start time already subtracted."""
+
     width: int
     height: int
-    rate: Fraction
+    rate: Fraction  # nominal rate (exact for files, from a one-frame y4m header)
     pix_fmt: str
     n_frames: Optional[int] = None  # None: unknown (a pipe)
     duration: Optional[Fraction] = None
-    has_audio: bool = False
-    rate_exact: bool = True  # False when only ffmpeg's rounded "29.97 fps" was available
+    start: Fraction = Fraction(0)  # presentation time of the first video frame
+    frame_times: Optional[tuple[Fraction, ...]] = None  # every frame, presentation order; None: unknown
+    keyframes: tuple[int, ...] = ()  # frame indices of keyframe packets (empty: unknown)
+    vfr: bool = False
+    audio: tuple[AudioStream, ...] = ()
+    subtitles: tuple[SubtitleStream, ...] = ()
+    attachments: int = 0
+    data_streams: int = 0
+    field_order: str = "unknown"  # progressive, tt, bb, tb, bt or unknown
+    sar: Fraction = Fraction(1)
+    rotation: int = 0  # display matrix degrees (information only)
     color_range: Optional[str] = None
     color_space: Optional[str] = None
     color_primaries: Optional[str] = None
     color_trc: Optional[str] = None
     chroma_location: Optional[str] = None
-    sar: Fraction = Fraction(1)
-    field_order: str = "unknown"
+    mastering_display: Optional[str] = None
+    content_light: Optional[str] = None
+
+    @property
+    def has_audio(self) -> bool:
+        return bool(self.audio)
 
 
-_VIDEO_RE = re.compile(
-    r"Stream #0:\d+(?:\[[^\]]*\])?(?:\([^)]*\))?: Video: (?P<rest>.*)$", re.MULTILINE
+_STREAM_RE = re.compile(
+    r"^\s*Stream #0:(?P<index>\d+)(?:\[[^\]]*\])?(?:\([^)]*\))?: (?P<kind>Video|Audio|Subtitle|Attachment|Data): "
+    r"(?P<rest>.*)$",
+    re.MULTILINE,
 )
 _SIZE_RE = re.compile(r"(?<![\w#])(\d{1,5})x(\d{1,5})(?![\w])")
 _FPS_RE = re.compile(r"([\d.]+)(k?) (fps|tbr)")
 _DURATION_RE = re.compile(r"Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)")
-_AUDIO_RE = re.compile(r"Stream #0:\d+(?:\[[^\]]*\])?(?:\([^)]*\))?: Audio: ", re.MULTILINE)
-_PACKETS_RE = re.compile(r"Output stream #0:0 \(video\): (\d+) (?:packets|frames) muxed")
+_SAR_RE = re.compile(r"\[SAR (\d+):(\d+) DAR")
+_HZ_RE = re.compile(r"(\d+) Hz, ([^,]+)")
+_ROTATION_RE = re.compile(r"display ?matrix: rotation of (-?[\d.]+) degrees", re.IGNORECASE)
+_MASTERING_RE = re.compile(r"^\s*mastering display metadata[:,] *(.*?)\s*$", re.IGNORECASE | re.MULTILINE)
+_LIGHT_RE = re.compile(r"^\s*content light level metadata[:,] *(.*?)\s*$", re.IGNORECASE | re.MULTILINE)
+_FIELD_ORDERS = {"progressive": "progressive", "top first": "tt", "bottom first": "bb",
+                 "top coded first (swapped)": "tb", "bottom coded first (swapped)": "bt"}  # fmt: skip
+_CHROMA_LOCS = ("left", "center", "topleft", "top", "bottomleft", "bottom")
+_LAYOUT_CHANNELS = {"mono": 1, "stereo": 2, "2.1": 3, "3.0": 3, "3.0(back)": 3, "4.0": 4, "quad": 4,
+                    "quad(side)": 4, "3.1": 4, "4.1": 5, "5.0": 5, "5.0(side)": 5, "5.1": 6, "5.1(side)": 6,
+                    "6.0": 6, "6.1": 7, "7.0": 7, "7.1": 8, "7.1(wide)": 8, "octagonal": 8}  # fmt: skip
 
 
 def rationalize_fps(text: str) -> Fraction:
@@ -108,49 +164,88 @@ def rationalize_fps(text: str) -> Fraction:
     return value
 
 
-def parse_input_info(stderr: str) -> VideoInfo:
-    """Width, height, pixel format, (rounded) rate, duration and audio presence from the
-    ``Input #0`` block ffmpeg prints. Raises :class:`InputError` when there is no video."""
+def _input_block(stderr: str) -> str:
+    """The ``Input #0`` block of ffmpeg's log, without what follows it."""
     inp = stderr.find("Input #0")
     block = stderr[inp:] if inp >= 0 else stderr
-    out = block.find("Output #0")
-    if out >= 0:
-        block = block[:out]
-    m = _VIDEO_RE.search(block)
-    if not m:
+    for marker in ("\nOutput #0", "\nStream mapping:"):
+        cut = block.find(marker)
+        if cut >= 0:
+            block = block[:cut]
+    return block
+
+
+def parse_input_info(stderr: str) -> VideoInfo:
+    """Everything the ``Input #0`` block of ``-v verbose`` says about the first video stream
+    (size, pixel format, rounded rate, SAR, colour, field order, side data), the other streams
+    and the duration. Raises :class:`InputError` when there is no video."""
+    block = _input_block(stderr)
+    streams = list(_STREAM_RE.finditer(block))
+    video = next((m for m in streams if m.group("kind") == "Video"), None)
+    if video is None:
         raise InputError("the input has no video stream that ffmpeg can read")
-    rest = m.group("rest")
+    rest = video.group("rest")
     size = _SIZE_RE.search(rest)
     if not size:
         raise InputError(f"could not read the frame size from ffmpeg's stream line: {rest.strip()}")
-    pix = pix_fmt_of(rest)
     fps = _FPS_RE.search(rest)
     if not fps:
-        raise InputError(
-            "the input video has no frame rate; pass --input-rate (e.g. --input-rate 25)"
-        )
-    rate = rationalize_fps(fps.group(1) + fps.group(2))
+        raise InputError("the input video has no frame rate; pass --input-rate (e.g. --input-rate 25)")
     duration = None
     d = _DURATION_RE.search(block)
     if d:
         duration = int(d.group(1)) * 3600 + int(d.group(2)) * 60 + Fraction(d.group(3))
+    sar = _SAR_RE.search(rest)
+    side = _side_data(block, video)
     return VideoInfo(
-        width=int(size.group(1)),
-        height=int(size.group(2)),
-        rate=rate,
-        pix_fmt=pix,
-        duration=duration,
-        has_audio=bool(_AUDIO_RE.search(block)),
-        rate_exact=False,
-    )
+        width=int(size.group(1)), height=int(size.group(2)), rate=rationalize_fps(fps.group(1) + fps.group(2)),
+        pix_fmt=_pix_fmt(rest), duration=duration,
+        sar=Fraction(int(sar.group(1)), int(sar.group(2))) if sar and int(sar.group(1)) and int(sar.group(2)) else Fraction(1),
+        audio=tuple(_audio_stream(m) for m in streams if m.group("kind") == "Audio"),
+        subtitles=tuple(SubtitleStream(int(m.group("index")), _codec(m.group("rest")))
+                        for m in streams if m.group("kind") == "Subtitle"),
+        attachments=sum(m.group("kind") == "Attachment" for m in streams),
+        data_streams=sum(m.group("kind") == "Data" for m in streams),
+        **_pix_details(rest), **side,
+    )  # fmt: skip
 
 
-def pix_fmt_of(stream_rest: str) -> str:
-    # "h264 (High) (avc1 / 0x31637661), yuv420p(progressive), 320x240 ..." -> "yuv420p"
+def _codec(rest: str) -> str:
+    return rest.split(",")[0].split()[0] if rest.strip() else "unknown"
+
+
+def _audio_stream(m: "re.Match[str]") -> AudioStream:
+    rest = m.group("rest")
+    hz = _HZ_RE.search(rest)
+    rate, channels = 0, 0
+    if hz:
+        rate = int(hz.group(1))
+        layout = hz.group(2).strip()
+        n = re.match(r"(\d+) channels", layout)
+        channels = int(n.group(1)) if n else _LAYOUT_CHANNELS.get(layout, 0)
+    return AudioStream(index=int(m.group("index")), codec=_codec(rest), sample_rate=rate, channels=channels)
+
+
+def _side_data(block: str, video: "re.Match[str]") -> dict[str, Any]:
+    """Rotation, mastering display and content light of the video stream's own lines."""
+    nxt = _STREAM_RE.search(block, video.end())
+    own = block[video.end() : nxt.start() if nxt else len(block)]
+    rot = _ROTATION_RE.search(own)
+    md = _MASTERING_RE.search(own)
+    cl = _LIGHT_RE.search(own)
+    return {
+        "rotation": round(float(rot.group(1))) if rot else 0,
+        "mastering_display": md.group(1) if md else None,
+        "content_light": cl.group(1) if cl else None,
+    }
+
+
+def _top_fields(text: str) -> list[str]:
+    """Split at commas that are not inside parentheses."""
     depth = 0
     fields: list[str] = []
     cur: list[str] = []
-    for ch in stream_rest:
+    for ch in text:
         if ch == "(":
             depth += 1
         elif ch == ")":
@@ -161,12 +256,47 @@ def pix_fmt_of(stream_rest: str) -> str:
         else:
             cur.append(ch)
     fields.append("".join(cur))
-    # the first field after the codec that is a bare name ("1 reference frame" is not)
-    for f in fields[1:]:
+    return fields
+
+
+def _pix_field(stream_rest: str) -> str:
+    # "h264 (High) (avc1 / 0x31637661), yuv420p(tv, bt709, progressive), 320x240 ..." -> that field;
+    # the first field after the codec that starts with a bare name ("1 reference frame" is not)
+    for f in _top_fields(stream_rest)[1:]:
         name = f.strip().split("(")[0].strip()
         if re.fullmatch(r"[a-z][a-z0-9_]*", name):
-            return name
-    return "unknown"
+            return f.strip()
+    return ""
+
+
+def _pix_fmt(stream_rest: str) -> str:
+    field = _pix_field(stream_rest)
+    return field.split("(")[0].strip() if field else "unknown"
+
+
+def _colour_name(name: str) -> Optional[str]:
+    return None if name in ("unknown", "reserved", "unspecified", "") else name
+
+
+def _pix_details(stream_rest: str) -> dict[str, Any]:
+    """Range, matrix/primaries/transfer, field order and chroma location from the pixel format's
+    parentheses, e.g. ``yuv420p10le(tv, bt2020nc/bt2020/arib-std-b67, progressive, left)``."""
+    field = _pix_field(stream_rest)
+    inner = field[field.find("(") + 1 : field.rfind(")")] if "(" in field else ""
+    out: dict[str, Any] = {"field_order": "unknown"}
+    for item in (x.strip() for x in _top_fields(inner) if x.strip()):
+        if item in ("tv", "pc"):
+            out["color_range"] = item
+        elif item in _FIELD_ORDERS:
+            out["field_order"] = _FIELD_ORDERS[item]
+        elif item in _CHROMA_LOCS:
+            out["chroma_location"] = item
+        else:
+            parts = item.split("/")
+            space, prim, trc = parts if len(parts) == 3 else (item, item, item)
+            out["color_space"], out["color_primaries"], out["color_trc"] = (
+                _colour_name(space), _colour_name(prim), _colour_name(trc))  # fmt: skip
+    return out
 
 
 def parse_y4m_header(header: bytes) -> tuple[int, int, Fraction]:
@@ -249,7 +379,6 @@ class FFmpegProcess:
         role: str,
         stdin: Any = subprocess.DEVNULL,
         stdout: Any = subprocess.DEVNULL,
-        pass_fds: Sequence[int] = (),
     ) -> None:
         self.role = role
         self.argv = list(argv)
@@ -260,7 +389,6 @@ class FFmpegProcess:
                 stdout=stdout,
                 stderr=subprocess.PIPE,
                 bufsize=0,
-                pass_fds=tuple(pass_fds),
             )
         except OSError as exc:
             raise FFmpegError(f"could not start ffmpeg ({self.argv[0]}): {exc}") from exc
@@ -301,12 +429,6 @@ class FFmpegProcess:
         self._drain.join()
         return code
 
-    def check(self, what: str, timeout: Optional[float] = None) -> None:
-        """:meth:`finish` and raise :class:`FFmpegError` with the stderr tail on failure."""
-        code = self.finish(timeout)
-        if code != 0:
-            raise FFmpegError(f"{what} failed (ffmpeg exit code {code})", self.stderr_tail())
-
     def kill(self) -> None:
         """Kill and reap (idempotent). Pipes are closed so no thread stays blocked on them."""
         if self.proc.poll() is None:
@@ -332,64 +454,155 @@ class FFmpegProcess:
             self.kill()
 
 
-def _run_capture(argv: Sequence[str], what: str) -> tuple[int, bytes, str]:
-    """Run a short ffmpeg command to completion; (code, stdout bytes, stderr text)."""
-    proc = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+@dataclass(frozen=True)
+class Packets:
+    """One output stream of a ``-c copy -f framecrc`` run: time base, and each packet's pts
+    (``None``: no pts) and flags (1 keyframe, 4 discard), in the order ffmpeg muxed them."""
+
+    time_base: Fraction
+    pts: tuple[Optional[int], ...]
+    flags: tuple[int, ...]
+    durations: tuple[int, ...] = ()
+
+
+_NOPTS = -9223372036854775808
+
+
+def parse_framecrc(text: str) -> dict[int, Packets]:
+    """``#tb 0: 1/12800`` headers and ``0, dts, pts, duration, size, crc[, F=0x0][, S=...]``
+    lines of ffmpeg's framecrc muxer (5.1 and 9.x spell them the same) -> packets per stream."""
+    tbs: dict[int, Fraction] = {}
+    pts: dict[int, list[Optional[int]]] = {}
+    flags: dict[int, list[int]] = {}
+    durs: dict[int, list[int]] = {}
+    for line in text.splitlines():
+        if line.startswith("#tb "):
+            idx, _, tb = line[4:].partition(":")
+            tbs[int(idx)] = Fraction(tb.strip())
+            continue
+        if not line or line.startswith("#"):
+            continue
+        fields = [f.strip() for f in line.split(",")]
+        if len(fields) < 6:
+            continue
+        st, p = int(fields[0]), int(fields[2])
+        f = next((int(x[2:], 16) for x in fields[6:] if x.startswith("F=")), 1)
+        pts.setdefault(st, []).append(None if p == _NOPTS else p)
+        flags.setdefault(st, []).append(f)
+        durs.setdefault(st, []).append(int(fields[3]))
+    return {st: Packets(tbs.get(st, Fraction(1)), tuple(pts[st]), tuple(flags[st]), tuple(durs[st])) for st in pts}
+
+
+def packet_rate(packets: Packets, times: Optional[Sequence[Fraction]], nominal: Fraction) -> Fraction:
+    """The exact rate of a constant-rate stream whose packets all last the same (ffmpeg's
+    nominal rate can be a guess: 24000/1001 for an avi of 2997/125), else ``nominal``."""
+    durs = set(packets.durations)
+    if len(durs) != 1 or min(durs) <= 0:
+        return nominal
+    step = min(durs) * packets.time_base
+    if times is not None and any(b - a != step for a, b in zip(times, times[1:])):
+        return nominal
+    rate = 1 / step
+    return rate if abs(rate - nominal) < nominal / 100 else nominal
+
+
+def packets_info(info: VideoInfo, packets: dict[int, Packets]) -> VideoInfo:
+    """``info`` (from the stream lines) completed with what the packets say: frame count and
+    times (discarded packets left out), start, keyframes, variable rate, audio start times.
+    Output stream 0 is the video, 1.. the audio streams in input order."""
+    video = packets.get(0)
+    if video is None:
+        return replace(info, n_frames=0)
+    kept = [(p, f) for p, f in zip(video.pts, video.flags) if not f & 4]
+    times = tl.frame_times([p for p, _ in kept], video.time_base)
+    keys: tuple[int, ...] = ()
+    if times is not None:
+        keys = tl.keyframe_indices([p for p, f in kept if f & 1 and p is not None], video.time_base, times)
+    audio = []
+    for k, a in enumerate(info.audio):
+        ap = packets.get(k + 1)
+        known = [p for p, f in zip(ap.pts, ap.flags) if p is not None and not f & 4] if ap else []
+        audio.append(replace(a, start=min(known) * ap.time_base) if ap and known else a)
+    return replace(
+        info, n_frames=len(kept), frame_times=times, keyframes=keys, audio=tuple(audio),
+        rate=packet_rate(video, times, info.rate),
+        start=times[0] if times else Fraction(0),
+        vfr=bool(times) and tl.is_vfr(times, video.time_base),  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+def run_short(argv: Sequence[str], what: str, stdin: Optional[bytes] = None, *, check: bool = True,
+              pass_fds: Sequence[int] = ()) -> tuple[int, bytes, str]:  # fmt: skip
+    """Run a short ffmpeg command to its end; return (exit code, stdout, stderr). With ``check``
+    a non-zero exit raises :class:`FFmpegError` naming ``what`` with ffmpeg's own words. The
+    process is reaped on any exception, ``KeyboardInterrupt`` included."""
+    proc = subprocess.Popen(list(argv), stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, pass_fds=tuple(pass_fds))  # fmt: skip
     try:
-        out, err = proc.communicate()
+        out, err = proc.communicate(stdin)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    return proc.returncode, out, err.decode("utf-8", "replace")
+    text = err.decode("utf-8", "replace")
+    if check and proc.returncode != 0:
+        raise FFmpegError(f"{what} failed (ffmpeg exit code {proc.returncode})", text)
+    return proc.returncode, out, text
+
+
+class SidePipe:
+    """A second output pipe for a short command (``pipe:N``), read by a thread while the
+    command runs, so that neither end blocks whatever it writes."""
+
+    def __init__(self) -> None:
+        self.read_fd, self.fd = os.pipe()
+        self.data = b""
+        self._thread = threading.Thread(target=self._read, daemon=True, name="ffmpeg-side-pipe")
+        self._thread.start()
+
+    @property
+    def name(self) -> str:
+        return f"pipe:{self.fd}"
+
+    def _read(self, keep: int = 1 << 16) -> None:
+        with os.fdopen(self.read_fd, "rb") as fh:  # keep the start, drain the rest
+            while block := fh.read(keep):
+                if len(self.data) < keep:
+                    self.data += block[: keep - len(self.data)]
+
+    def __enter__(self) -> "SidePipe":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        os.close(self.fd)  # the child has its own copy; ours must go for the reader to see EOF
+        self._thread.join()
 
 
 def probe(path: str, ffmpeg: Optional[str] = None) -> VideoInfo:
-    """Probe a file (not a pipe): size, exact rate (from a one-frame y4m header), pixel
-    format, frame count (packets of the first video stream), duration and audio."""
+    """Probe a file (not a pipe) in one ffmpeg run without decoding more than a frame: the
+    stream lines (``-v verbose``), every video and audio packet's timestamps (``framecrc`` of a
+    stream copy), and the exact nominal rate (the header of a one-frame y4m)."""
     exe = ffmpeg or find_ffmpeg()
-    if not is_url(path):
-        if not os.path.exists(path):
-            raise InputError(f"input file not found: {path}")
-        if os.path.isdir(path):
-            raise InputError(f"input is a folder, not a video file: {path}")
-        if not os.access(path, os.R_OK):
-            raise InputError(f"input file is not readable (permissions): {path}")
-    argv = [
-        exe, "-hide_banner", "-nostdin", "-nostats", "-v", "verbose", "-i", path_arg(path),
-        "-map", "0:v:0", "-c", "copy", "-f", "null", "-",
-        "-map", "0:v:0", "-frames:v", "1", "-pix_fmt", "yuv444p", "-f", "yuv4mpegpipe", "pipe:1",
-    ]  # fmt: skip
-    code, out, err = _run_capture(argv, "probe")
-    if code != 0 or not out:
-        if "Stream #0" in err and "Video:" not in err.split("Output #0")[0]:
+    with SidePipe() as side:  # the one-frame y4m, beside the packet list on stdout
+        argv = preamble(exe, "verbose") + [
+            "-i", path_arg(path), "-map", "0:v:0", "-map", "0:a?", "-c", "copy", "-f", "framecrc", "pipe:1",
+            "-map", "0:v:0", "-frames:v", "1", "-pix_fmt", "yuv444p", "-f", "yuv4mpegpipe", side.name,
+        ]  # fmt: skip
+        code, out, err = run_short(argv, "probe", check=False, pass_fds=(side.fd,))
+    header = side.data[:256]
+    if code != 0 or not header:
+        if "Stream #0" in err and "Video:" not in _input_block(err):
             raise InputError(f"{path} has no video stream")
         said = ffmpeg_said(err, 2)
         raise InputError(f"ffmpeg cannot read {path} as a video" + (f" (ffmpeg said: {said})" if said else ""))
     info = parse_input_info(err)
-    width, height, rate = parse_y4m_header(out)
-    m = _PACKETS_RE.search(err)
-    n_frames = int(m.group(1)) if m else None
-    return VideoInfo(
-        width=width,
-        height=height,
-        rate=rate,
-        pix_fmt=info.pix_fmt,
-        n_frames=n_frames,
-        duration=info.duration,
-        has_audio=info.has_audio,
-        rate_exact=True,
-    )
+    width, height, rate = parse_y4m_header(header)
+    info = replace(info, width=width, height=height, rate=rate)
+    return packets_info(info, parse_framecrc(out.decode("ascii", "replace")))
 
 
 def is_url(path: str) -> bool:
     return bool(re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", path))
-
-
-def output_pix_fmt(input_pix_fmt: str) -> str:
-    """y4m can carry only a few formats: keep the input's when it can, else yuv444p."""
-    base = input_pix_fmt.replace("yuvj", "yuv")
-    return base if base in Y4M_PIX_FMTS else "yuv444p"
 
 
 _TB_RE = re.compile(r"config in time_base: (\d+)/(\d+)")
@@ -410,13 +623,16 @@ def parse_keyframes(stderr: str, rate: Fraction) -> list[int]:
 
 
 def keyframes(path: str, rate: Fraction, ffmpeg: Optional[str] = None) -> list[int]:
-    """Keyframe frame numbers of a file's first video stream (only keyframes are decoded)."""
+    """Keyframe frame numbers of a file's first video stream: keyframe packets mapped to frame
+    indices by their timestamps; where timestamps are unknown, the keyframes a ``-skip_frame
+    nokey`` decode shows (a chunk's start is only a hint: its decoder window is checked)."""
     exe = ffmpeg or find_ffmpeg()
+    info = probe(path, exe)
+    if info.frame_times is not None:
+        return list(info.keyframes)
     argv = [exe, "-hide_banner", "-nostdin", "-nostats", "-skip_frame", "nokey", "-i", path_arg(path),
             "-map", "0:v:0", "-vf", "showinfo", "-f", "null", "-"]  # fmt: skip
-    code, _, err = _run_capture(argv, "keyframes")
-    if code != 0:
-        raise FFmpegError(f"could not list the keyframes of {path}", err)
+    _, _, err = run_short(argv, f"listing the keyframes of {path}")
     return parse_keyframes(err, rate)
 
 
@@ -471,24 +687,6 @@ class RawVideo:
             return []
         dar = self.sar * self.width / self.height
         return ["-aspect", f"{dar.numerator}:{dar.denominator}"]
-
-
-def run_short(argv: Sequence[str], what: str, stdin: Optional[bytes] = None) -> tuple[bytes, str]:
-    """Run a short ffmpeg command to its end; return (stdout, stderr). A non-zero exit raises
-    :class:`FFmpegError` naming ``what`` with ffmpeg's own words. The process is reaped on any
-    exception, ``KeyboardInterrupt`` included."""
-    proc = subprocess.Popen(list(argv), stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
-    try:
-        out, err = proc.communicate(stdin)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    text = err.decode("utf-8", "replace")
-    if proc.returncode != 0:
-        raise FFmpegError(f"{what} failed (ffmpeg exit code {proc.returncode})", text)
-    return out, text
 
 
 _ENCODER_FMTS_RE = re.compile(r"Supported pixel formats: ([^\n]*)")
@@ -675,25 +873,118 @@ def _even_crop(raw: RawVideo, fmt: str) -> Optional[tuple[str, str]]:
     return f"crop={raw.width - odd_w}:{raw.height - odd_h}:0:0", what
 
 
-def decoder_argv(exe: str, src: str, *, limit: Optional[int], pipe: bool, seek: Optional[Fraction] = None,
-                 pix_fmt: Optional[str] = None, vf: Optional[str] = None) -> list[str]:  # fmt: skip
-    """Decode the first video stream to raw frames on stdout, one per decoded frame, in
-    ``pix_fmt`` (None: whatever ``vf`` or the decoder gives)."""
-    argv = preamble(exe, "info", stdin=True) if pipe else preamble(exe)
-    if seek is not None:
-        argv += ["-ss", f"{float(seek):.6f}"]
-    argv += ["-i", "pipe:0" if pipe else path_arg(src), "-map", "0:v:0"]
-    if limit is not None:
-        argv += ["-frames:v", str(limit)]
-    argv += ["-vf", vf] if vf else []
-    argv += ["-pix_fmt", pix_fmt] if pix_fmt else []
-    return argv + ["-fps_mode", "passthrough", "-an", "-sn", "-dn", "-f", "rawvideo", "pipe:1"]
-
-
 _OUT_STREAM_RE = re.compile(r"Output #0.*?Stream #0:0[^\n]*?: Video: (?P<rest>[^\n]*)", re.DOTALL)
 
 
 def parse_output_pix_fmt(header: str) -> Optional[str]:
     """The pixel format of the first output stream in ffmpeg's header (what a decoder writes)."""
     m = _OUT_STREAM_RE.search(header)
-    return pix_fmt_of(m.group("rest")) if m else None
+    return _pix_fmt(m.group("rest")) if m else None
+
+
+# ---------------------------------------------------------------------------------------------
+# The decoder: argv (pure) and the check of a seek
+
+
+def _seconds(x: Fraction, places: int = 9) -> str:
+    """A decimal ffmpeg reads; ``-ss`` takes microseconds, so seeks are rounded down to them."""
+    if places == 6:
+        x = Fraction((x * 1_000_000).__floor__(), 1_000_000)
+    return f"{float(x):.{places}f}"
+
+
+def decoder_filters(window: Optional[tl.DecodeWindow], cfr_rate: Optional[Fraction] = None) -> list[str]:
+    """The decoder's video filters: constant-rate conversion (``fps``, after cloning the last
+    frame so every ffmpeg version fills the grid to its end), then the window's selection."""
+    chain = []
+    if cfr_rate is not None:
+        chain += ["tpad=stop=-1:stop_mode=clone", f"fps={cfr_rate.numerator}/{cfr_rate.denominator}"]
+    if window is not None and window.select_time is not None:
+        chain.append(f"select='gte(t\\,{_seconds(window.select_time)})'")
+    elif window is not None and window.select_index is not None:
+        chain.append(f"select='gte(n\\,{window.select_index})'")
+    return chain
+
+
+def decoder_input(src: str, window: Optional[tl.DecodeWindow]) -> list[str]:
+    """A file input that starts where ``window`` seeks, on the default timeline (``-copyts
+    -start_at_zero``, so a seek doesn't move the times the filters see)."""
+    seek = ["-noaccurate_seek", "-ss", _seconds(window.seek, 6)] if window is not None and window.seek is not None else []
+    return ["-copyts", "-start_at_zero", *seek, "-i", path_arg(src)]
+
+
+def decoder_argv(
+    exe: str, src: str, *, pipe: bool, window: Optional[tl.DecodeWindow] = None, limit: Optional[int] = None,
+    pix_fmt: Optional[str] = None, cfr_rate: Optional[Fraction] = None, extra_filters: Sequence[str] = (),
+    output: Sequence[str] = ("-f", "rawvideo"), target: str = "pipe:1",
+) -> list[str]:
+    """A decoder of ``src`` (``pipe:0`` when ``pipe``, at ``-v info`` so its header tells the
+    stream) writing raw frames in ``pix_fmt`` (None: as the filters leave them) to stdout: the
+    frames of ``window`` (or the first ``limit``, or all), on the default timeline (``-copyts
+    -start_at_zero``, so a seek doesn't move the times the filters see)."""
+    count = window.count if window is not None else limit
+    if cfr_rate is not None and count is None:
+        raise ValueError("a constant-rate conversion clones the last frame forever: give a frame count")
+    argv = preamble(exe, "info", stdin=True) if pipe else preamble(exe)
+    argv += ["-i", "pipe:0"] if pipe else decoder_input(src, window)
+    argv += ["-map", "0:v:0"]
+    chain = decoder_filters(window, cfr_rate) + list(extra_filters)
+    if chain:
+        argv += ["-vf", ",".join(chain)]
+    if count is not None:
+        argv += ["-frames:v", str(count)]
+    argv += ["-fps_mode", "passthrough", "-an", "-sn", "-dn", *output]
+    return argv + (["-pix_fmt", pix_fmt] if pix_fmt else []) + [target]
+
+
+_SHOWINFO_TB_RE = re.compile(r"config in time_base: (\d+)/(\d+)")
+_SHOWINFO_PTS_RE = re.compile(r"\bn: *0 pts: *(-?\d+) ")
+
+
+def parse_first_frame_time(stderr: str) -> Optional[Fraction]:
+    """The time of the first frame a ``showinfo`` filter logged (``None``: none logged)."""
+    tbs = _SHOWINFO_TB_RE.findall(stderr)
+    m = _SHOWINFO_PTS_RE.search(stderr)
+    if not tbs or not m:
+        return None
+    num, den = tbs[-1]
+    return int(m.group(1)) * Fraction(int(num), int(den))
+
+
+def decode_window(
+    exe: str, src: str, windows: Sequence[tl.DecodeWindow], cfr_rate: Optional[Fraction] = None
+) -> tl.DecodeWindow:
+    """The first of ``windows`` (from :func:`ds_slowmo.timeline.decode_windows`) shown to give
+    the wanted first frame: each seek is tried on one frame, with ``showinfo`` saying its time.
+    The last window (decoding from the start) needs no check."""
+    if len(windows) == 1 or windows[0].expect is None:
+        return windows[0]
+    for w in windows[:-1]:
+        one = replace(w, count=1)
+        argv = decoder_argv(exe, src, pipe=False, window=one, cfr_rate=cfr_rate, extra_filters=["showinfo"],
+                            output=("-f", "null"), target="-")  # fmt: skip
+        argv[argv.index("warning")] = "info"
+        code, _, err = run_short(argv, "seek check", check=False)
+        t = parse_first_frame_time(err) if code == 0 else None
+        if t is not None and w.expect[0] <= t < w.expect[1]:
+            return w
+        log.debug("seek to %ss for frame %d gave a frame at %ss; trying further back", w.seek, w.first, t)
+    log.info("frame %d can't be reached by seeking exactly; decoding from the start", windows[-1].first)
+    return windows[-1]
+
+
+def constant_rate(info: VideoInfo) -> tuple[VideoInfo, Optional[tl.CfrGrid]]:
+    """A variable-rate input as the decoder delivers it after ``fps`` conversion at its nominal
+    rate: frame count, times and keyframes of the constant-rate frames (and the grid, for the
+    decoder's ``cfr_rate``); any other input unchanged, with ``None``."""
+    if not info.vfr or info.frame_times is None:
+        return info, None
+    grid = tl.cfr_grid(info.frame_times, info.rate)
+    keys = sorted({bisect.bisect_left(grid.source, k) for k in info.keyframes} - {grid.count})
+    log.info(
+        "variable frame rate: converting to a constant %s fps (%d source frames -> %d: %d duplicated, %d dropped)",
+        f"{info.rate.numerator}/{info.rate.denominator}" if info.rate.denominator != 1 else info.rate.numerator,
+        info.n_frames, grid.count, grid.duplicated, grid.dropped,
+    )  # fmt: skip
+    view = replace(info, n_frames=grid.count, frame_times=grid.times(), keyframes=tuple(keys), start=grid.start)
+    return view, grid

@@ -13,13 +13,15 @@ import subprocess
 import sys
 import threading
 from contextlib import ExitStack
+from fractions import Fraction
 from typing import Any, Iterator, Optional
 
 import numpy as np
 
 from . import ffmpeg as ff
 from . import colour
-from .chunks import Chunk, seek_seconds
+from . import timeline as tl
+from .chunks import Chunk
 from .config import Config
 from .errors import FFmpegError, InputError, ffmpeg_said
 from .door import Colour
@@ -109,12 +111,13 @@ def open_source(cfg: Config, stack: ExitStack, stop: threading.Event, *, chunk: 
         native = _native(info.pix_fmt if chosen.replace("yuvj", "yuv") == info.pix_fmt.replace("yuvj", "yuv") else chosen)
         job = prepare(cfg, info)
     else:
-        job = prepare(cfg, info or ff.probe(cfg.input, exe), chunk)
+        info, grid = ff.constant_rate(info or ff.probe(cfg.input, exe))
+        job = prepare(cfg, info, chunk)
         native = _native(job.info.pix_fmt)
-        w = job.window
-        seek = seek_seconds(w.first, job.plan.in_rate)
+        window, cfr_rate = file_window(exe, job, grid is not None)
         decoder = stack.enter_context(ff.FFmpegProcess(
-            ff.decoder_argv(exe, cfg.input, limit=w.count, pipe=False, seek=seek, pix_fmt=native.fmt.name),
+            ff.decoder_argv(exe, cfg.input, pipe=False, window=window, pix_fmt=native.fmt.name,
+                            cfr_rate=cfr_rate, extra_filters=deinterlace(job)),
             role="decoder", stdin=subprocess.DEVNULL, stdout=subprocess.PIPE))  # fmt: skip
     return Source(job, decoder, native, cfg.queue_size, stop)
 
@@ -129,6 +132,23 @@ def _native(pix_fmt: str) -> Native:
     if native.note:
         log.info("%s", native.note)
     return native
+
+
+def file_window(exe: str, job: Job, vfr: bool) -> tuple[tl.DecodeWindow, Optional[Fraction]]:
+    """How a file's decoder delivers exactly the job's frames: a seek that was checked to land
+    on the first wanted frame, or decoding from the start; a variable-rate input converted to
+    its nominal rate (frames counted by the plan's own conversion)."""
+    info, w = job.info, job.window
+    cfr_rate = info.rate if vfr else None
+    count = w.count
+    if cfr_rate is not None and count is None and info.n_frames is not None:
+        count = info.n_frames - w.first  # the converted frames end where the plan says
+    options = tl.decode_windows(info.frame_times, info.keyframes, w.first, count)
+    return ff.decode_window(exe, job.cfg.input, options, cfr_rate), cfr_rate
+
+
+def deinterlace(job: Job) -> list[str]:
+    return []
 
 
 def raw_of(job: Job, native: Native) -> ff.RawVideo:

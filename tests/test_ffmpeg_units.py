@@ -8,10 +8,10 @@ import pytest
 
 from ds_slowmo.audio import atempo_chain, audio_filter_graph
 from ds_slowmo.config import Config
+from ds_slowmo import ffmpeg as ff
 from ds_slowmo.errors import FFmpegError, InputError, UsageError
-from ds_slowmo.ffmpeg import output_pix_fmt, parse_input_info, parse_y4m_header, rationalize_fps
 from ds_slowmo.config import check_paths
-from ds_slowmo.ffmpeg import RawVideo, decoder_argv, video_out
+from ds_slowmo.ffmpeg import RawVideo, decoder_argv, parse_input_info, parse_y4m_header, rationalize_fps, video_out
 from ds_slowmo.taps import encoder_argv
 from ds_slowmo.plan import AudioSegment, build_plan, parse_span
 
@@ -74,13 +74,6 @@ def test_y4m_header():
         parse_y4m_header(b"garbage")
 
 
-def test_output_pix_fmt():
-    assert output_pix_fmt("yuv444p") == "yuv444p"
-    assert output_pix_fmt("yuvj420p") == "yuv420p"
-    assert output_pix_fmt("rgb24") == "yuv444p"
-    assert output_pix_fmt("yuv420p10le") == "yuv444p"
-
-
 def test_ffmpeg_error_quotes_tail():
     err = FFmpegError("encoding failed", "line1\nline2\n[libx264] height not divisible by 2\n")
     assert "height not divisible by 2" in str(err)
@@ -140,7 +133,7 @@ def test_encoder_argv_is_a_list_with_exact_rates(tmp_path):
     assert enc[enc.index("-crf") + 1] == "16"
     assert enc[enc.index("-vf") + 1] == "crop=322:238:0:0"  # 4:2:0 H.264 needs even sizes
     assert enc.count("-colorspace") == 2 and enc[-1] == "t.mp4"  # tagged on the input and the output
-    dec = decoder_argv("ffmpeg", "in put.mp4", limit=25, pipe=False)
+    dec = decoder_argv("ffmpeg", "in put.mp4", pipe=False, limit=25)
     assert dec[dec.index("-i") + 1] == "in put.mp4" and dec[dec.index("-frames:v") + 1] == "25"
     assert decoder_argv("ffmpeg", "12:30 a.mp4", limit=None, pipe=False)[-0:].count("file:12:30 a.mp4") == 1
 
@@ -201,3 +194,216 @@ def test_config_same_file_in_and_out(tmp_path):
     f.write_bytes(b"")
     with pytest.raises(UsageError, match="is the input file"):
         check_paths(Config(input=str(f), output=str(f), overwrite=True))
+
+
+# ---------------------------------------------------------------------------------------------
+# The richer probe: stream lines and packet timestamps, as ffmpeg 5.1 and 9.0 print them
+
+from ds_slowmo import timeline as tl  # noqa: E402
+from ds_slowmo.ffmpeg import (  # noqa: E402
+    AudioStream, SubtitleStream, VideoInfo, constant_rate, decoder_filters, packet_rate, packets_info,
+    parse_first_frame_time, parse_framecrc,
+)  # fmt: skip
+
+# ffmpeg 5.1, -v verbose, an HEVC mkv with two audio tracks, subtitles and a font
+RICH_MKV_51 = """\
+Input #0, matroska,webm, from 'rich.mkv':
+  Metadata:
+    ENCODER         : Lavf59.27.100
+  Duration: 00:00:01.02, start: 0.000000, bitrate: 318 kb/s
+  Stream #0:0: Video: hevc (Main 10), 1 reference frame, yuv420p10le(tv, bt2020nc/bt2020/arib-std-b67, progressive, left), 160x120 [SAR 4:3 DAR 16:9], 25 fps, 25 tbr, 1k tbn
+    Metadata:
+      ENCODER         : Lavc59.37.100 libx265
+      DURATION        : 00:00:01.021000000
+  Stream #0:1: Audio: aac (LC), 48000 Hz, mono, fltp (default)
+    Metadata:
+      ENCODER         : Lavc59.37.100 aac
+      DURATION        : 00:00:01.021000000
+  Stream #0:2: Audio: flac, 44100 Hz, stereo, s16
+    Metadata:
+      ENCODER         : Lavc59.37.100 flac
+      DURATION        : 00:00:01.021000000
+  Stream #0:3: Subtitle: subrip
+    Metadata:
+      ENCODER         : Lavc59.37.100 srt
+      DURATION        : 00:00:01.021000000
+  Stream #0:4: Attachment: ttf
+    Metadata:
+      filename        : f.ttf
+      mimetype        : application/x-truetype-font
+Output #0, null, to 'pipe:':
+"""
+
+# ffmpeg 9.0, -v verbose, HDR side data
+HDR_MKV_90 = """\
+Input #0, matroska,webm, from 'hdr.mkv':
+  Metadata:
+    ENCODER         : Lavf63.1.102
+  Duration: 00:00:01.04, start: 0.040000, bitrate: 132 kb/s
+  Stream #0:0: Video: hevc (Main 10), 1 reference frame, yuv420p10le(tv, bt2020nc/bt2020/arib-std-b67, progressive, left), 160x120 [SAR 4:3 DAR 16:9], 25 fps, 25 tbr, 1k tbn, start 0.040000
+    Metadata:
+      ENCODER         : Lavc63.1.102 libx265
+      DURATION        : 00:00:01.040000000
+    Side data:
+      Content light level metadata: MaxCLL=1000, MaxFALL=400
+      Mastering display metadata: has_primaries:1 has_luminance:1 r(0.6800,0.3200) g(0.2650,0.6900) b(0.1500 0.0600) wp(0.3127, 0.3290) min_luminance=0.000100, max_luminance=1000.000000
+[out#0/null @ 0x55c97fd357c0] Adding streams from explicit maps...
+[vost#0:0/copy @ 0x55c97fd51980] Created video stream from input stream 0:0
+Stream mapping:
+"""
+
+# ffmpeg 5.1: a rotated mp4; and ffmpeg 9.0's spelling of the same side data
+ROT_MP4_51 = """\
+Input #0, mov,mp4,m4a,3gp,3g2,mj2, from 'rot5.mp4':
+  Duration: 00:00:03.00, start: 0.000000, bitrate: 131 kb/s
+  Stream #0:0[0x1](und): Video: h264 (High), 1 reference frame (avc1 / 0x31637661), yuv420p(progressive, left), 160x120 (160x128) [SAR 1:1 DAR 4:3], 126 kb/s, 25 fps, 25 tbr, 12800 tbn (default)
+    Side data:
+      displaymatrix: rotation of 90.00 degrees
+Output #0, null, to 'pipe:':
+"""
+ROT_MP4_90 = ROT_MP4_51.replace("displaymatrix", "Display Matrix").replace("-90.00", "-90.00")
+
+TFF_MP4_51 = """\
+Input #0, mov,mp4,m4a,3gp,3g2,mj2, from 'tff.mp4':
+  Duration: 00:00:01.00, start: 0.000000, bitrate: 147 kb/s
+  Stream #0:0[0x1](und): Video: h264 (High), 1 reference frame (avc1 / 0x31637661), yuv420p(top first, left), 160x120 (160x128) [SAR 1:1 DAR 4:3], 138 kb/s, 25 fps, 25 tbr, 12800 tbn (default)
+"""
+
+
+def test_parse_rich_mkv_51():
+    info = parse_input_info(RICH_MKV_51)
+    assert (info.pix_fmt, info.sar, info.field_order) == ("yuv420p10le", Fraction(4, 3), "progressive")
+    assert (info.color_range, info.color_space, info.color_primaries, info.color_trc, info.chroma_location) == (
+        "tv", "bt2020nc", "bt2020", "arib-std-b67", "left")  # fmt: skip
+    assert info.audio == (AudioStream(1, "aac", 48000, 1), AudioStream(2, "flac", 44100, 2))
+    assert info.has_audio and info.subtitles == (SubtitleStream(3, "subrip"),)
+    assert (info.attachments, info.data_streams, info.rotation) == (1, 0, 0)
+    assert info.mastering_display is None and info.content_light is None
+
+
+def test_parse_hdr_side_data_90():
+    info = parse_input_info(HDR_MKV_90)
+    assert info.content_light == "MaxCLL=1000, MaxFALL=400"
+    assert info.mastering_display is not None and info.mastering_display.startswith("has_primaries:1")
+    assert info.mastering_display.endswith("max_luminance=1000.000000")
+    assert not info.has_audio and info.duration == Fraction(104, 100)
+
+
+@pytest.mark.parametrize("text, rotation", [(ROT_MP4_51, 90), (ROT_MP4_90, 90), (MP4_HEADER, 0)])
+def test_parse_rotation(text, rotation):
+    assert parse_input_info(text).rotation == rotation
+
+
+@pytest.mark.parametrize("inner, expect", [
+    ("yuv420p(top first, left)", dict(field_order="tt", chroma_location="left")),
+    ("yuv420p(bottom coded first (swapped))", dict(field_order="bt")),
+    ("yuv420p(tv, bt709)", dict(color_range="tv", color_space="bt709", color_primaries="bt709", color_trc="bt709")),
+    ("yuv420p(pc, bt470bg/unknown/unknown, progressive)",
+     dict(color_range="pc", color_space="bt470bg", color_primaries=None, color_trc=None, field_order="progressive")),
+    ("yuv420p", dict(field_order="unknown", color_range=None, color_space=None)),
+])  # fmt: skip
+def test_parse_pix_details(inner, expect):
+    info = parse_input_info(f"Input #0, x, from 'a':\n  Stream #0:0: Video: h264, {inner}, 64x48, 25 fps\n")
+    for key, value in expect.items():
+        assert getattr(info, key) == value, key
+    assert parse_input_info(TFF_MP4_51).field_order == "tt"
+
+
+# ffmpeg 5.1, `-map 0:v -map 0:a? -c copy -f framecrc`: an mp4 whose last packet its edit list discards
+FRAMECRC_MP4_51 = """\
+#tb 0: 1/1000000
+#media_type 0: video
+#tb 1: 1/44100
+#media_type 1: audio
+0,     -80000,          0,    40000,     3174, 0xa7ceb39c
+1,      -1024,      -1024,     1024,        6, 0x03460155
+0,     -40000,      80000,    40000,     1184, 0x62984a6a, F=0x0
+1,          0,          0,     1024,      208, 0xe4db649d
+0,          0,      40000,    40000,      546, 0x85ad14dd, F=0x0
+0,      40000,     160000,    40000,      943, 0xc332d607, F=0x4
+0,      80000,     120000,    40000,      943, 0xc332d607, F=0x0
+"""
+# ffmpeg 9.0: mpegts packets carry side data columns; 5.1 avi B-frames have no pts
+FRAMECRC_TS_90 = """\
+#tb 0: 1/90000
+0,      -7200,          0,     3600,     3110, 0x34877f28, S=1, MPEGTS Stream ID,        1, 0x00e000e0
+0,      -3600,      14400,     3600,     1060, 0x4a8a0292, F=0x0, S=1, MPEGTS Stream ID,        1, 0x00e000e0
+0,          0,       7200,     3600,      424, 0x3735ddf0, F=0x0, S=1, MPEGTS Stream ID,        1, 0x00e000e0
+0,       3600,       3600,     3600,      413, 0x2e78d2c2, F=0x0, S=1, MPEGTS Stream ID,        1, 0x00e000e0
+0,       7200,      10800,     3600,      380, 0x096cbe9d, F=0x0, S=1, MPEGTS Stream ID,        1, 0x00e000e0
+"""
+FRAMECRC_AVI_51 = """\
+#tb 0: 125/2997
+0,          0, -9223372036854775808,        1,     6302, 0x22393ea5
+0,          1, -9223372036854775808,        1,     5839, 0x2d5ae28a, F=0x0
+0,          2,          2,        1,     2369, 0xd4ed39be, F=0x0
+"""
+
+
+def test_parse_framecrc():
+    mp4 = parse_framecrc(FRAMECRC_MP4_51)
+    assert mp4[0].time_base == Fraction(1, 1000000) and mp4[0].pts == (0, 80000, 40000, 160000, 120000)
+    assert mp4[0].flags == (1, 0, 0, 4, 0) and mp4[1].pts == (-1024, 0)
+    ts = parse_framecrc(FRAMECRC_TS_90)[0]
+    assert ts.pts == (0, 14400, 7200, 3600, 10800) and ts.flags == (1, 0, 0, 0, 0) and ts.durations == (3600,) * 5
+    assert parse_framecrc(FRAMECRC_AVI_51)[0].pts == (None, None, 2)
+
+
+def _base(**kw):
+    return VideoInfo(**{"width": 64, "height": 48, "rate": Fraction(25), "pix_fmt": "yuv420p", **kw})
+
+
+def test_packets_info_leaves_out_discarded_packets():
+    info = packets_info(_base(audio=(AudioStream(1, "aac", 44100, 1),)), parse_framecrc(FRAMECRC_MP4_51))
+    assert info.n_frames == 4 and info.frame_times == (0, Fraction(1, 25), Fraction(2, 25), Fraction(3, 25))
+    assert info.keyframes == (0,) and not info.vfr and info.start == 0
+    assert info.audio[0].start == Fraction(-1024, 44100)
+
+
+def test_packets_info_without_pts():
+    info = packets_info(_base(rate=Fraction(24000, 1001)), parse_framecrc(FRAMECRC_AVI_51))
+    assert info.n_frames == 3 and info.frame_times is None and info.keyframes == ()
+    assert info.rate == Fraction(2997, 125)  # every packet lasts one tick of 125/2997
+
+
+def test_packet_rate_keeps_nominal_when_durations_vary():
+    pk = ff.Packets(Fraction(1, 1000), (0, 33, 67), (1, 0, 0), (33, 34, 33))
+    assert packet_rate(pk, None, Fraction(30000, 1001)) == Fraction(30000, 1001)
+
+
+def test_parse_first_frame_time_both_versions():
+    v51 = ("[Parsed_showinfo_1 @ 0x5] config in time_base: 1/90000, frame_rate: 25/1\n"
+           "[Parsed_showinfo_1 @ 0x5] n:   0 pts: 129600 pts_time:1.44    pos:    39104 fmt:yuv420p sar:1/1\n")  # fmt: skip
+    v90 = ("[Parsed_showinfo_1 @ 0x7] config in time_base: 1/90000, frame_rate: 25/1\n"
+           "[Parsed_showinfo_1 @ 0x7] n:   0 pts: 129600 pts_time:1.44    duration:   3600 duration_time:0.04\n")  # fmt: skip
+    assert parse_first_frame_time(v51) == parse_first_frame_time(v90) == Fraction(36, 25)
+    assert parse_first_frame_time("nothing") is None
+
+
+def test_decoder_argv_windows():
+    w = tl.DecodeWindow(35, 3, seek=Fraction(47, 50), select_time=Fraction(139, 100), expect=(Fraction(139, 100), 1))
+    argv = decoder_argv("ffmpeg", "a.ts", pipe=False, window=w, pix_fmt="yuv420p10le")
+    assert argv[argv.index("-ss") + 1] == "0.940000" and argv.index("-ss") < argv.index("-i")
+    assert "-copyts" in argv and "-start_at_zero" in argv and "-noaccurate_seek" in argv
+    assert argv[argv.index("-vf") + 1] == "select='gte(t\\,1.390000000)'"
+    assert argv[argv.index("-frames:v") + 1] == "3" and argv[-3:] == ["-pix_fmt", "yuv420p10le", "pipe:1"]
+    fallback = decoder_argv("ffmpeg", "a.avi", pipe=False, window=tl.DecodeWindow(20, None, select_index=20))
+    assert "-ss" not in fallback and fallback[fallback.index("-vf") + 1] == "select='gte(n\\,20)'"
+    assert "-frames:v" not in fallback
+    assert decoder_filters(None, Fraction(25)) == ["tpad=stop=-1:stop_mode=clone", "fps=25/1"]
+    with pytest.raises(ValueError):
+        decoder_argv("ffmpeg", "v.mp4", pipe=False, cfr_rate=Fraction(25))
+    pipe = decoder_argv("ffmpeg", "-", pipe=True, limit=5)
+    assert "-copyts" not in pipe and pipe[pipe.index("-i") + 1] == "pipe:0"
+
+
+def test_constant_rate_view():
+    times = tuple(Fraction(k, 25) for k in range(10)) + tuple(Fraction(10, 25) + Fraction(k, 10) for k in range(1, 4))
+    info = _base(n_frames=len(times), frame_times=times, keyframes=(0, 11), vfr=True)
+    view, grid = constant_rate(info)
+    # 0.5 s -> slot 12.5, rounded up to 13; 0.7 s -> 17.5 -> 18; it ends 0.1 s after 0.7 s (slot 20)
+    assert grid is not None and grid.source == (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 9, 10, 10, 11, 11, 11, 12, 12)
+    assert view.n_frames == grid.count == 20 and (grid.duplicated, grid.dropped) == (7, 0)
+    assert view.frame_times == grid.times() and view.keyframes == (0, grid.source.index(11))
+    same, none = constant_rate(_base(n_frames=3, frame_times=(0, Fraction(1, 25), Fraction(2, 25))))
+    assert none is None and same.n_frames == 3
