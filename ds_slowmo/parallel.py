@@ -211,13 +211,14 @@ def run_chunked(cfg: Config, executor: Optional[Any] = None) -> Any:
         raise UsageError("--jobs/--ray need an input file and an output file (a pipe can't be split)")
     check_paths(cfg)
     exe = ff.find_ffmpeg()
-    job = prepare(cfg, ff.probe(cfg.input, exe))
+    job = prepare(cfg, ff.constant_rate(ff.probe(cfg.input, exe))[0])
     n = job.info.n_frames
     if not n:
         raise SlowmoError(f"could not count the frames of {cfg.input}; run without --jobs")
     if cfg.ray is None:
         load_model(cfg.model, job.model_options)  # usage errors (factor, weights) before any work
-    keys = ff.keyframes(cfg.input, job.plan.in_rate, exe)
+    info = job.info
+    keys = list(info.keyframes) if info.frame_times is not None else ff.keyframes(cfg.input, job.plan.in_rate, exe)
     chunks = chunk_plan(job.plan, n, keys, max(1, round(cfg.chunk_seconds * job.plan.in_rate)))
     with locked_folder(work_folder(cfg.output), cfg.output) as folder:
         manifest = Manifest.open(folder / "manifest.json", {"input": input_fingerprint(cfg.input), "options": options_key(cfg)})
