@@ -192,9 +192,9 @@ def blurred_testsrc(ffmpeg_exe: str) -> bytes:
                                 "gblur=sigma=2,format=gbrpf32le", "-f", "rawvideo", "-"])
 
 
-ZCASES = [(n, m, s) for n in ("yuv444p", "yuv444p10le") for m in ZIMG for s in [None]] + [
-    (n, m, s) for n in ("yuv420p", "yuv420p10le", "yuv422p") for m in ("bt709", "bt2020nc")
-    for s in SITINGS if not (n.startswith("yuv422") and s in ("topleft", "top"))]
+ZCASES = [(n, m, None) for n in ("yuv444p", "yuv444p10le") for m in ZIMG] + [
+    ("yuv420p", "bt709", s) for s in SITINGS] + [
+    ("yuv420p10le", "bt2020nc", None), ("yuv422p", "bt709", None), ("yuv422p", "bt709", "center")]
 
 
 @pytest.mark.parametrize("name, matrix, siting", ZCASES)
