@@ -283,15 +283,19 @@ def test_hdbars_match_swscale_on_the_bars(ffmpeg_exe: str, hdbars: bytes) -> Non
         assert np.abs(mine[40:380, a:b] - ref[40:380, a:b]).max() < 0.0045, (a, b)
 
 
-def test_hdbars_bar_means_survive_the_round_trip(hdbars: bytes) -> None:
+@pytest.mark.parametrize("clip, tolerance", [(True, 1.0), (False, 0.0)])
+def test_hdbars_bar_means_survive_the_round_trip(hdbars: bytes, clip: bool, tolerance: float) -> None:
+    """Within one code value through the clipped RGB a model sees (the red, blue and magenta
+    bars of this frame lie a little outside the BT.709 gamut, G < 0, so clipping moves their
+    chroma by one code), and exactly without clipping."""
     fmt, w, h = NATIVE["yuv420p"], 1280, 720
-    back = from_rgb(to_rgb(hdbars, fmt, w, h, "bt709", False), fmt, w, h, "bt709", False)
+    back = from_rgb(to_rgb(hdbars, fmt, w, h, "bt709", False, clip=clip), fmt, w, h, "bt709", False)
     before, after = fmt.planes(hdbars, w, h), fmt.planes(back, w, h)
     for a, b in _bars(before[0]):
         for i, (p, q) in enumerate(zip(before, after)):
             sy, sx = (1, 1) if i == 0 else (2, 2)
             area = (slice(40 // sy, 380 // sy), slice(a // sx, b // sx))
-            assert abs(float(p[area].mean()) - float(q[area].mean())) <= 1.0, (i, a, b)
+            assert abs(float(p[area].mean()) - float(q[area].mean())) <= tolerance, (i, a, b)
 
 
 @pytest.mark.parametrize("siting", SITINGS)
