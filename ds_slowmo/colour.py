@@ -218,12 +218,18 @@ def _rgb_planes(buf: Buffer, fmt: PixFmt, w: int, h: int) -> list[np.ndarray]:
 
 
 def to_rgb(buf: Buffer, fmt: PixFmt, w: int, h: int, matrix: str, full_range: bool,
-           chroma_location: Optional[str] = None, *, clip: bool = True) -> np.ndarray:
+           chroma_location: Optional[str] = None, *, clip: bool = True,
+           out: Optional[np.ndarray] = None) -> np.ndarray:
     """One native frame as float32 (H, W, 3) RGB, clipped to [0, 1] unless ``clip`` is False.
     ``matrix`` is an ffmpeg colorspace name from :data:`MATRICES` (see :func:`guess_matrix`);
     ``full_range`` is True for pc/jpeg range; ``chroma_location`` is ffmpeg's name (None means
-    unspecified: left). RGB formats ignore all three; gray ignores matrix and siting."""
-    out = np.empty((h, w, 3), _F)
+    unspecified: left). RGB formats ignore all three; gray ignores matrix and siting.
+    ``out``: a float32 (H, W, 3) array (a view into a model's batch, say) to write into and
+    return instead of a new one."""
+    if out is None:
+        out = np.empty((h, w, 3), _F)
+    elif out.shape != (h, w, 3) or out.dtype != _F:
+        raise ValueError(f"to_rgb: out must be float32 {(h, w, 3)}, got {out.dtype} {out.shape}")
     if fmt.is_rgb:
         for i, p in enumerate(_rgb_planes(buf, fmt, w, h)):
             np.divide(p, _F(fmt.maxval), out=out[..., i])

@@ -144,6 +144,19 @@ def test_known_values() -> None:
     assert np.array_equal(out, np.array([[[1, 1, 1], [0, 0, 0]]], np.float32))
 
 
+@pytest.mark.parametrize("name", ["yuv420p10le", "gray", "gbrp12le", "rgb24"])
+def test_to_rgb_writes_into_a_given_batch_slot(name: str) -> None:
+    fmt, w, h = NATIVE[name], 7, 5
+    buf = _random_legal(fmt, w, h, True, seed=3)
+    batch = np.full((2, 2, h, w, 3), -1.0, np.float32)
+    got = to_rgb(buf, fmt, w, h, "bt709", True, out=batch[1, 0])
+    assert np.shares_memory(got, batch)
+    assert np.array_equal(batch[1, 0], to_rgb(buf, fmt, w, h, "bt709", True))
+    assert np.all(batch[0] == -1.0) and np.all(batch[1, 1] == -1.0)
+    with pytest.raises(ValueError, match="out must be float32"):
+        to_rgb(buf, fmt, w, h, "bt709", True, out=np.empty((h, w, 3), np.float64))
+
+
 def test_out_of_range_values_are_clipped_to_legal_codes() -> None:
     fmt = NATIVE["yuv420p"]
     rgb = np.full((2, 2, 3), 2.0, np.float32)
