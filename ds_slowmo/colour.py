@@ -91,82 +91,88 @@ def _legal(fmt: PixFmt, full_range: bool) -> tuple[int, int, int, int]:
     return 16 * s, 235 * s, 16 * s, 240 * s
 
 
-def _at(axis: int, s: slice) -> tuple[slice, ...]:
-    return (slice(None),) * axis + (s,)
+def _sl(a: np.ndarray, axis: int, start: Optional[int], stop: Optional[int], step: int = 1) -> np.ndarray:
+    """``a[start:stop:step]`` along ``axis`` (a view)."""
+    return a[(slice(None),) * axis + (slice(start, stop, step),)]
+
+
+def _resized(c: np.ndarray, axis: int, length: int) -> np.ndarray:
+    shape = list(c.shape)
+    shape[axis] = length
+    return np.empty(shape, _F)
 
 
 def _up_cosited(c: np.ndarray, length: int, axis: int) -> np.ndarray:
-    """Linear upsampling by 2 along ``axis``; chroma j sits on luma 2j."""
+    """Linear upsampling by 2 along ``axis``; chroma j sits on luma 2j (edge: repeat)."""
     n, m = c.shape[axis], length // 2
-    shape = list(c.shape)
-    shape[axis] = length
-    out = np.empty(shape, _F)
-    out[_at(axis, slice(0, None, 2))] = c
-    odd = out[_at(axis, slice(1, None, 2))]
-    np.add(c[_at(axis, slice(0, n - 1))], c[_at(axis, slice(1, n))], out=odd[_at(axis, slice(0, n - 1))])
-    odd[_at(axis, slice(0, n - 1))] *= _F(0.5)
+    out = _resized(c, axis, length)
+    _sl(out, axis, 0, None, 2)[...] = c
+    odd = _sl(out, axis, 1, None, 2)
+    inner = _sl(odd, axis, 0, n - 1)
+    np.add(_sl(c, axis, 0, n - 1), _sl(c, axis, 1, n), out=inner)
+    inner *= _F(0.5)
     if m == n:
-        odd[_at(axis, slice(n - 1, n))] = c[_at(axis, slice(n - 1, n))]
+        _sl(odd, axis, n - 1, n)[...] = _sl(c, axis, n - 1, n)
     return out
 
 
 def _down_cosited(u: np.ndarray, axis: int) -> np.ndarray:
-    """Left inverse of :func:`_up_cosited`: the even samples plus a quarter of the neighbouring
-    odd samples' interpolation residuals (the LeGall 5/3 low-pass, mirrored at the edges)."""
-    s = u[_at(axis, slice(0, None, 2))]
-    n, m = s.shape[axis], u.shape[axis] // 2
+    """Left inverse of :func:`_up_cosited`: each even sample plus a quarter of the two
+    neighbouring odd samples' interpolation residuals (the LeGall 5/3 low-pass; the residuals
+    are mirrored at the edges). The residuals of an upsampled signal are zero, hence exact."""
+    s, o = _sl(u, axis, 0, None, 2), _sl(u, axis, 1, None, 2)
+    n, m = s.shape[axis], o.shape[axis]
+    d = s.astype(_F)
     if m == 0:
-        return s.astype(_F)
-    r = u[_at(axis, slice(1, None, 2))].astype(_F)
-    half = np.add(s[_at(axis, slice(0, n - 1))], s[_at(axis, slice(1, n))], dtype=_F)
-    half *= _F(0.5)
-    r[_at(axis, slice(0, n - 1))] -= half
+        return d
+    r = np.add(_sl(s, axis, 0, n - 1), _sl(s, axis, 1, n), dtype=_F)  # m == n - 1 or n
     if m == n:
-        r[_at(axis, slice(n - 1, n))] -= s[_at(axis, slice(n - 1, n))]
-    acc = np.zeros(s.shape, _F)
-    acc[_at(axis, slice(0, m))] += r
-    acc[_at(axis, slice(m, n))] += r[_at(axis, slice(m - 1, m))]
-    acc[_at(axis, slice(1, n))] += r[_at(axis, slice(0, n - 1))]
-    acc[_at(axis, slice(0, 1))] += r[_at(axis, slice(0, 1))]
-    acc *= _F(0.25)
-    acc += s
-    return acc
+        r = np.concatenate([r, 2 * _sl(s, axis, n - 1, n).astype(_F)], axis=axis)
+    r *= _F(-0.5)
+    r += o
+    r *= _F(0.25)
+    _sl(d, axis, 0, m)[...] += r
+    _sl(d, axis, 1, n)[...] += _sl(r, axis, 0, n - 1)
+    _sl(d, axis, 0, 1)[...] += _sl(r, axis, 0, 1)
+    if m < n:
+        _sl(d, axis, n - 1, n)[...] += _sl(r, axis, m - 1, m)
+    return d
 
 
 def _up_centered(c: np.ndarray, length: int, axis: int) -> np.ndarray:
-    """Linear upsampling by 2 along ``axis``; chroma j sits half-way between luma 2j and 2j+1."""
+    """Linear upsampling by 2 along ``axis``; chroma j sits half-way between luma 2j and 2j+1
+    (edge: repeat): luma 2j gets c[j] - (c[j] - c[j-1]) / 4, luma 2j+1 gets c[j] + (c[j+1] - c[j]) / 4."""
     n, m = c.shape[axis], length // 2
-    shape = list(c.shape)
-    shape[axis] = length
-    out = np.empty(shape, _F)
-    even, odd = out[_at(axis, slice(0, None, 2))], out[_at(axis, slice(1, None, 2))]
-    np.multiply(c, _F(0.75), out=even)
-    even[_at(axis, slice(1, n))] += _F(0.25) * c[_at(axis, slice(0, n - 1))]
-    even[_at(axis, slice(0, 1))] += _F(0.25) * c[_at(axis, slice(0, 1))]
-    np.multiply(c[_at(axis, slice(0, m))], _F(0.75), out=odd)
-    odd[_at(axis, slice(0, n - 1))] += _F(0.25) * c[_at(axis, slice(1, n))]
+    out = _resized(c, axis, length)
+    even, odd = _sl(out, axis, 0, None, 2), _sl(out, axis, 1, None, 2)
+    q = np.subtract(_sl(c, axis, 1, n), _sl(c, axis, 0, n - 1))
+    q *= _F(0.25)
+    np.subtract(_sl(c, axis, 1, n), q, out=_sl(even, axis, 1, n))
+    _sl(even, axis, 0, 1)[...] = _sl(c, axis, 0, 1)
+    np.add(_sl(c, axis, 0, n - 1), q, out=_sl(odd, axis, 0, n - 1))
     if m == n:
-        odd[_at(axis, slice(n - 1, n))] += _F(0.25) * c[_at(axis, slice(n - 1, n))]
+        _sl(odd, axis, n - 1, n)[...] = _sl(c, axis, n - 1, n)
     return out
 
 
 def _down_centered(u: np.ndarray, axis: int) -> np.ndarray:
-    """Left inverse of :func:`_up_centered`: the [-1, 3, 3, -1] / 4 low-pass, with the edges
-    extended the way the upsampler extends them (an odd length extrapolates its missing
-    sample linearly, which the upsampler's output satisfies exactly)."""
-    e = u[_at(axis, slice(0, None, 2))].astype(_F)
-    o = u[_at(axis, slice(1, None, 2))].astype(_F)
+    """Left inverse of :func:`_up_centered`: the [-1, 3, 3, -1] / 4 low-pass, computed as
+    ``(e[j] + o[j]) - (q[j-1] + q[j]) / 4`` with ``q[j] = o[j] + e[j+1]``, the edges extended
+    the way the upsampler extends them (an odd length extrapolates its missing last sample
+    linearly, which the upsampler's output satisfies exactly)."""
+    e, o = _sl(u, axis, 0, None, 2), _sl(u, axis, 1, None, 2)
     n, length = e.shape[axis], u.shape[axis]
     if o.shape[axis] < n:
-        last = u[_at(axis, slice(length - 1, length))].astype(_F)
-        before = u[_at(axis, slice(max(length - 2, 0), max(length - 2, 0) + 1))]
-        o = np.concatenate([o, _F(1.5) * last - _F(0.5) * before], axis=axis)
-    d = np.add(e, o)
-    d *= _F(0.75)
-    d[_at(axis, slice(1, n))] -= _F(0.25) * o[_at(axis, slice(0, n - 1))]
-    d[_at(axis, slice(0, 1))] -= _F(0.25) * e[_at(axis, slice(0, 1))]
-    d[_at(axis, slice(0, n - 1))] -= _F(0.25) * e[_at(axis, slice(1, n))]
-    d[_at(axis, slice(n - 1, n))] -= _F(0.25) * o[_at(axis, slice(n - 1, n))]
+        before = _sl(u, axis, max(length - 2, 0), max(length - 2, 0) + 1)
+        extra = _F(1.5) * _sl(u, axis, length - 1, length) - _F(0.5) * before
+        o = np.concatenate([o, extra.astype(_F)], axis=axis)
+    d: np.ndarray = np.add(e, o, dtype=_F)
+    q = np.add(_sl(o, axis, 0, n - 1), _sl(e, axis, 1, n), dtype=_F)
+    q *= _F(0.25)
+    _sl(d, axis, 0, n - 1)[...] -= q
+    _sl(d, axis, 1, n)[...] -= q
+    _sl(d, axis, 0, 1)[...] -= _F(0.5) * _sl(e, axis, 0, 1)
+    _sl(d, axis, n - 1, n)[...] -= _F(0.5) * _sl(o, axis, n - 1, n)
     return d
 
 
@@ -177,10 +183,10 @@ def _upsample(c: np.ndarray, fmt: PixFmt, w: int, h: int, chroma_location: Optio
     if lw > 1 or lh > 1:
         raise InputError(f"{fmt.name}: only 2x chroma subsampling is supported")
     ph, pv = _siting(chroma_location)
+    if lw:  # horizontal first: the vertical pass, on whole rows, is the cheaper one at full size
+        c = (_up_centered if ph else _up_cosited)(c, w, 1)
     if lh:
         c = (_up_centered if pv else _up_cosited)(c, h, 0)
-    if lw:
-        c = (_up_centered if ph else _up_cosited)(c, w, 1)
     return c
 
 
@@ -189,10 +195,10 @@ def _downsample(u: np.ndarray, fmt: PixFmt, chroma_location: Optional[str]) -> n
     if (lw, lh) == (0, 0):
         return u
     ph, pv = _siting(chroma_location)
+    if lh:  # vertical first, for the same reason
+        u = (_down_centered if pv else _down_cosited)(u, 0)
     if lw:
         u = (_down_centered if ph else _down_cosited)(u, 1)
-    if lh:
-        u = (_down_centered if pv else _down_cosited)(u, 0)
     return u
 
 
@@ -212,12 +218,18 @@ def _rgb_planes(buf: Buffer, fmt: PixFmt, w: int, h: int) -> list[np.ndarray]:
 
 
 def to_rgb(buf: Buffer, fmt: PixFmt, w: int, h: int, matrix: str, full_range: bool,
-           chroma_location: Optional[str] = None, *, clip: bool = True) -> np.ndarray:
+           chroma_location: Optional[str] = None, *, clip: bool = True,
+           out: Optional[np.ndarray] = None) -> np.ndarray:
     """One native frame as float32 (H, W, 3) RGB, clipped to [0, 1] unless ``clip`` is False.
     ``matrix`` is an ffmpeg colorspace name from :data:`MATRICES` (see :func:`guess_matrix`);
     ``full_range`` is True for pc/jpeg range; ``chroma_location`` is ffmpeg's name (None means
-    unspecified: left). RGB formats ignore all three; gray ignores matrix and siting."""
-    out = np.empty((h, w, 3), _F)
+    unspecified: left). RGB formats ignore all three; gray ignores matrix and siting.
+    ``out``: a float32 (H, W, 3) array (a view into a model's batch, say) to write into and
+    return instead of a new one."""
+    if out is None:
+        out = np.empty((h, w, 3), _F)
+    elif out.shape != (h, w, 3) or out.dtype != _F:
+        raise ValueError(f"to_rgb: out must be float32 {(h, w, 3)}, got {out.dtype} {out.shape}")
     if fmt.is_rgb:
         for i, p in enumerate(_rgb_planes(buf, fmt, w, h)):
             np.divide(p, _F(fmt.maxval), out=out[..., i])
@@ -231,16 +243,14 @@ def to_rgb(buf: Buffer, fmt: PixFmt, w: int, h: int, matrix: str, full_range: bo
         kr, kg, kb = _coeffs(matrix)
         cb = _upsample(_normalised(views["U"], cs, co), fmt, w, h, chroma_location)
         cr = _upsample(_normalised(views["V"], cs, co), fmt, w, h, chroma_location)
-        cb *= _F(2.0 * (1.0 - kb))  # B - Y
         cr *= _F(2.0 * (1.0 - kr))  # R - Y
-        g = np.multiply(cr, _F(-kr / kg))
+        cb *= _F(2.0 * (1.0 - kb))  # B - Y
+        np.add(y, cr, out=out[..., 0])
+        np.add(y, cb, out=out[..., 2])
+        cr *= _F(kr / kg)
         cb *= _F(kb / kg)
-        g -= cb
-        cb *= _F(kg / kb)
-        g += y
-        cr += y
-        cb += y
-        np.stack([cr, g, cb], axis=-1, out=out)
+        y -= cr
+        np.subtract(y, cb, out=out[..., 1])  # G = Y - (Kr (R - Y) + Kb (B - Y)) / Kg
     if clip:
         np.clip(out, 0.0, 1.0, out=out)
     return out
@@ -279,19 +289,14 @@ def _yuv_from_rgb(rgb: np.ndarray, fmt: PixFmt, w: int, h: int, matrix: str, ful
     ys, yo, cs, co = _scales(fmt, full_range)
     ylo, yhi, clo, chi = _legal(fmt, full_range)
     views = dict(zip(fmt.components, fmt.planes(buf, w, h)))
-    r, g, b = (rgb[..., i] for i in range(3))
-    y = np.multiply(r, _F(kr), dtype=_F)
-    y += _F(kg) * g
-    y += _F(kb) * b
-    _quantise(y, ys, yo, ylo, yhi, views["Y"])
+    # matrix-vector products read the interleaved RGB once each (strided ufuncs are ~8x slower)
+    _quantise(rgb @ np.array([kr, kg, kb], _F), ys, yo, ylo, yhi, views["Y"])
     if fmt.is_gray:
         return
-    cb = np.subtract(b, y, dtype=_F)
-    cr = np.subtract(r, y, dtype=_F)
-    cb = _downsample(cb, fmt, chroma_location)
-    cr = _downsample(cr, fmt, chroma_location)
-    _quantise(cb, cs / (2.0 * (1.0 - kb)), co, clo, chi, views["U"])
-    _quantise(cr, cs / (2.0 * (1.0 - kr)), co, clo, chi, views["V"])
+    b_y = np.array([-kr, -kg, 1.0 - kb], _F) / _F(2.0 * (1.0 - kb))
+    r_y = np.array([1.0 - kr, -kg, -kb], _F) / _F(2.0 * (1.0 - kr))
+    _quantise(_downsample(rgb @ b_y, fmt, chroma_location), cs, co, clo, chi, views["U"])
+    _quantise(_downsample(rgb @ r_y, fmt, chroma_location), cs, co, clo, chi, views["V"])
 
 
 def get_alpha(buf: Buffer, fmt: PixFmt, w: int, h: int) -> np.ndarray:
