@@ -46,7 +46,7 @@ class Door:
         self.linear = bool(getattr(model, "linear", False))
         self.seconds = 0.0  # time inside the model
         self._grid = grid(height, width)
-        self._cached: tuple[int, Optional[np.ndarray]] = (0, None)  # the last frame turned to RGB
+        self._cached: tuple[Optional[np.ndarray], Optional[np.ndarray]] = (None, None)  # the last frame, as RGB
 
     # -- the stage's Mixer ----------------------------------------------------------------------
     def mix(self, pairs: Sequence[tuple[np.ndarray, np.ndarray]], times: Sequence[Fraction]) -> list[list[np.ndarray]]:
@@ -54,7 +54,8 @@ class Door:
             return [[self._native_mix(a, b, t) for t in times] for a, b in pairs]
         rgb = np.empty((len(pairs), 2, self.h, self.w, 3), np.float32)
         for i, (a, b) in enumerate(pairs):
-            rgb[i, 0], rgb[i, 1] = self._rgb(a), self._rgb(b)
+            self._rgb(a, rgb[i, 0])
+            self._rgb(b, rgb[i, 1])
         t0 = time.perf_counter()
         out = self.model.interpolate(rgb, tuple(times))
         self.seconds += time.perf_counter() - t0
@@ -69,15 +70,16 @@ class Door:
     def _native_mix(self, a: np.ndarray, b: np.ndarray, t: Fraction) -> np.ndarray:
         return mix(self._samples(a), self._samples(b), t).view(np.uint8).reshape(a.shape)
 
-    def _rgb(self, frame: np.ndarray) -> np.ndarray:
-        """``frame`` as float RGB; the right frame of one pair is the left of the next, so the
-        last conversion is kept."""
-        key, rgb = self._cached
-        if rgb is None or key != id(frame):
-            c = self.colour
-            rgb = colour.to_rgb(self._samples(frame), self.fmt, self.w, self.h, c.matrix, c.full_range, c.chroma_location)
-            self._cached = (id(frame), rgb)
-        return rgb
+    def _rgb(self, frame: np.ndarray, out: np.ndarray) -> None:
+        """``frame`` as float RGB into ``out``; the right frame of one pair is the left of the
+        next, so the last conversion is kept and copied instead of done again."""
+        last, rgb = self._cached
+        if rgb is not None and last is frame:  # holding the frame keeps its identity unique
+            out[...] = rgb
+            return
+        c = self.colour
+        colour.to_rgb(self._samples(frame), self.fmt, self.w, self.h, c.matrix, c.full_range, c.chroma_location, out=out)
+        self._cached = (frame, out)
 
     def _native(self, rgb: np.ndarray, a: np.ndarray, b: np.ndarray, t: Fraction) -> np.ndarray:
         c, fmt = self.colour, self.fmt
