@@ -821,6 +821,7 @@ def _h264_out(raw: RawVideo, crf: Optional[int], tags: list[str], encoders: Any,
         if container == ".mov" and "yuva444p10le" in encoders("prores_ks"):
             return VideoOut(("-c:v", "prores_ks", "-profile:v", "4444", "-pix_fmt", "yuva444p10le", *tags))
         fmt = _without_alpha(fmt)
+        raw = replace(raw, pix_fmt=fmt)
         notes.append(f"{container} with H.264 cannot carry alpha: the alpha plane is dropped")
     crop = _even_crop(raw, fmt)
     if crop:

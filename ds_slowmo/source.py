@@ -116,7 +116,7 @@ def open_source(cfg: Config, stack: ExitStack, stop: threading.Event, *, chunk: 
         native = _native(job.info.pix_fmt)
         window, cfr_rate = file_window(exe, job, grid is not None)
         decoder = stack.enter_context(ff.FFmpegProcess(
-            ff.decoder_argv(exe, cfg.input, pipe=False, window=window, pix_fmt=native.fmt.name,
+            ff.decoder_argv(exe, cfg.input, pipe=False, window=window, pix_fmt=decoded_as(job.info.pix_fmt, native),
                             cfr_rate=cfr_rate, extra_filters=deinterlace(job)),
             role="decoder", stdin=subprocess.DEVNULL, stdout=subprocess.PIPE))  # fmt: skip
     return Source(job, decoder, native, cfg.queue_size, stop)
@@ -132,6 +132,12 @@ def _native(pix_fmt: str) -> Native:
     if native.note:
         log.info("%s", native.note)
     return native
+
+
+def decoded_as(pix_fmt: str, native: Native) -> str:
+    """The decoder's output format: the native one, except that a yuvj input keeps its own name
+    (the same samples; asking for the yuv twin would squeeze full range into limited)."""
+    return pix_fmt if pix_fmt.startswith("yuvj") and pix_fmt.replace("yuvj", "yuv") == native.fmt.name else native.fmt.name
 
 
 def file_window(exe: str, job: Job, vfr: bool) -> tuple[tl.DecodeWindow, Optional[Fraction]]:
