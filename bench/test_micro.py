@@ -81,15 +81,15 @@ def test_plan_steps_2h_whole(benchmark: Any) -> None:
     assert n == (TWO_HOURS - 1) * 2 + 1
 
 
-def test_plan_gap_times_2h(benchmark: Any) -> None:
-    """What the model stage asks per frame: ``keeps`` and ``gap_times`` for every gap."""
+def test_plan_frames_at_2h(benchmark: Any) -> None:
+    """What the model stage asks per frame: ``keeps`` and ``frames_at`` for every gap."""
     plan = _plan()
 
     def ask() -> int:
         n = 0
         for i in range(TWO_HOURS - 1):
             if plan.keeps(i):
-                n += len(plan.gap_times(i))
+                n += sum(1 for u in plan.frames_at(i, False) if u)
         return n
 
     assert benchmark.pedantic(ask, rounds=3, iterations=1) == 31800 * 3

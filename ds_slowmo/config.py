@@ -52,6 +52,7 @@ class Config:
     crf: Optional[int] = default("crf")
     encoder_args: tuple[str, ...] = ()
     input_rate: Optional[Fraction] = default("input_rate")  # override the input's rate
+    deinterlace: bool = default("deinterlace")
     fps: Optional[Fraction] = default("fps")  # output frame rate (--fps); None: from mode and factor
     threads: Optional[int] = default("threads")
     scene_detect: bool = default("scene_detect")

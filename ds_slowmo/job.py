@@ -7,17 +7,25 @@ arithmetic is pure (:func:`decode_window`).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, replace
 from typing import Optional
 
 from .chunks import Chunk
 from .config import Config
-from .errors import InputError
+from .errors import InputError, UsageError
 from .ffmpeg import VideoInfo
 from .models import ModelOptions
 from .plan import Plan, build_plan
 
-__all__ = ["Job", "Window", "prepare", "decode_window"]
+__all__ = ["Job", "Window", "prepare", "decode_window", "DEINTERLACE"]
+
+log = logging.getLogger("ds_slowmo")
+
+INTERLACED = {"tt": "top field first", "bb": "bottom field first", "tb": "top field first, swapped",
+              "bt": "bottom field first, swapped"}  # fmt: skip
+#: one progressive frame per frame, only where a frame is flagged interlaced
+DEINTERLACE = "bwdif=mode=send_frame:parity=auto:deint=interlaced"
 
 
 @dataclass(frozen=True)
@@ -82,5 +90,12 @@ def prepare(cfg: Config, info: VideoInfo, chunk: Optional[Chunk] = None) -> Job:
     header with an unknown length)."""
     if info.n_frames == 0:
         raise InputError(f"{cfg.input} has no video frames")
+    if info.field_order in INTERLACED and not cfg.deinterlace:
+        raise UsageError(
+            f"the input is interlaced ({INTERLACED[info.field_order]}): interpolating it would blend "
+            "its fields into ghosts; pass --deinterlace, or deinterlace it first"
+        )
     plan = plan_for(cfg, info)
+    if cfg.ranges and cfg.mode == "slowmo" and not plan.slowed:
+        log.warning("no --range selects a gap between two kept frames: nothing is slowed down")
     return Job(cfg, info, plan, decode_window(plan, seekable=not cfg.input_is_pipe, chunk=chunk), chunk)

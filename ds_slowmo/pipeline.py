@@ -151,7 +151,7 @@ def run(
             model = model or load_model(cfg.model, job.model_options)
             prepare_model(model, source.raw.height, source.raw.width)
             stats = _new_stats(job, source.raw, model.name)
-            taps = _open_taps(job, source.raw, model.name, stats, stack, stdout)
+            taps = _open_taps(job, source, model.name, stats, stack, stdout)
             parts.extend(taps)
             stats.setup_s = time.perf_counter() - t_start
             written = _drive(_stage(job, source, model, stats), taps)
@@ -176,17 +176,18 @@ def _new_stats(job: Job, raw: ff.RawVideo, model_name: str) -> RunStats:
                     height=raw.height, in_rate=job.plan.in_rate, out_rate=job.plan.out_rate, plan=job.plan)  # fmt: skip
 
 
-def _open_taps(job: Job, raw: ff.RawVideo, model_name: str, stats: RunStats, stack: ExitStack,
+def _open_taps(job: Job, source: Source, model_name: str, stats: RunStats, stack: ExitStack,
                stdout: Optional[int]) -> list[Tap]:  # fmt: skip
     """The encoder, and ``--compare`` and ``--inspect`` when asked for."""
-    cfg = job.cfg
+    cfg, raw = job.cfg, source.raw
     show = cfg.progress if cfg.progress is not None else sys.stderr.isatty()
     progress = Progress(job.expected_output) if show else None
     if progress is not None:
         stack.callback(progress.close)
     taps: list[Tap] = [EncoderTap(job, raw, stack, stdout=stdout, progress=progress)]
     if cfg.compare is not None:
-        taps.append(CompareTap(job, raw, model_name, stack))
+        assert source.original is not None  # --compare needs a file input (Config checks)
+        taps.append(CompareTap(job, raw, source.original, model_name, stack))
     if cfg.inspect is not None:
         taps.append(InspectTap(job, raw, stats.cuts, stack))
     return taps
@@ -227,7 +228,11 @@ def _check_written(job: Job, source: Source, written: int) -> None:
 
 
 def _collect(stats: RunStats, source: Source, taps: Sequence[Tap], written: int) -> None:
+    job = source.job
     stats.frames_out = written
+    # the source frames this run used: the trim's (or the chunk's) frames that were read
+    chunk = job.chunk
+    stats.frames_in = chunk.stop - chunk.start if chunk else len(job.plan.kept(job.window.first + source.count))
     stats.input_wait_s, stats.decode_s = source.waited.seconds, source.reader.waited.seconds
     encoder = taps[0]
     assert isinstance(encoder, EncoderTap)

@@ -358,10 +358,6 @@ class Plan:
         weight, width = self._locate(i)
         return _offsets(weight * d % p, (1 if last else width) * d, p)
 
-    def gap_times(self, i: int) -> tuple[Fraction, ...]:
-        """In-between times of gap ``i`` (frames ``i`` and ``i + 1`` both kept)."""
-        return tuple(u for u in self.frames_at(i, False) if u)
-
     def steps(self, n_frames: int) -> Iterator[Step]:
         """The whole output, in order, for an input of ``n_frames`` frames."""
         kept = self.kept(n_frames)

@@ -28,6 +28,7 @@ from . import ffmpeg as ff
 from .cache import atomic_path
 from .errors import FFmpegError, UsageError
 from .job import Job
+from .source import Original
 from .plan import format_rate
 from .threads import Writer
 
@@ -86,12 +87,12 @@ class CompareTap:
     output clock (frame ``j`` shows at ``j / in_rate``, the last one held), so output frame
     ``k`` sits beside the original shown at ``k / out_rate``."""
 
-    def __init__(self, job: Job, raw: ff.RawVideo, model_name: str, stack: ExitStack) -> None:
+    def __init__(self, job: Job, raw: ff.RawVideo, original: Original, model_name: str, stack: ExitStack) -> None:
         cfg = job.cfg
         assert cfg.compare is not None
         exe = ff.find_ffmpeg()
         target = stack.enter_context(atomic_path(cfg.compare))
-        argv = compare_argv(exe, job, raw, model_name, target)
+        argv = compare_argv(exe, job, raw, original, model_name, target)
         self.encoder = stack.enter_context(ff.FFmpegProcess(argv, role="compare encoder", stdin=subprocess.PIPE))
         self.q: "queue.Queue[Any]" = queue.Queue(maxsize=cfg.queue_size)
         self.writer = Writer(self.encoder.stdin, self.q, name="ds-slowmo-compare")
@@ -119,23 +120,24 @@ class CompareTap:
             raise self.writer.error
 
 
-def compare_argv(exe: str, job: Job, raw: ff.RawVideo, model_name: str, target: str) -> list[str]:
-    """Result frames on stdin (input 0) and the original file (input 1) -> ``[original | result]``."""
+def compare_argv(exe: str, job: Job, raw: ff.RawVideo, original: Original, model_name: str, target: str) -> list[str]:
+    """Result frames on stdin (input 0) and the original file (input 1, read as the source's
+    decoder reads it) -> ``[original | result]``."""
     cfg, plan = job.cfg, job.plan
     assert cfg.compare is not None
-    w = job.window
-    seek = ["-ss", f"{float(plan.trim_start / plan.in_rate):.6f}"] if w.first else []
-    count = f"trim=end_frame={w.count}," if w.count is not None else ""
-    speed = f"x{cfg.factor} {'slow motion' if cfg.mode == 'slowmo' else 'frame rate'}"
+    speed = f"{format_rate(plan.out_rate)} fps" if cfg.fps else f"x{cfg.factor}"
+    speed += " slow motion" if plan.slowed else (" frame rate" if not cfg.fps else "")
     labels = label_filter([("original", 0), (f"ds-slowmo {model_name} {speed}", raw.width)], raw.height)
     wide = dataclasses.replace(raw, width=2 * raw.width)
     ext = os.path.splitext(cfg.compare)[1].lower()
     video = ff.video_out(ext, wide, cfg.crf, (), lambda e: ff.encoder_pix_fmts(exe, e))
+    first = [*original.filters] + ([f"trim=end_frame={original.count}"] if original.count is not None else [])
+    retime = [f"setpts=N/({format_rate(plan.in_rate)}*TB)", f"fps={format_rate(plan.out_rate)}",
+              "tpad=stop=-1:stop_mode=clone", f"format={raw.pix_fmt}"]  # fmt: skip
     after = [f for f in (labels, *video.filters) if f]
-    graph = (f"[1:v]{count}setpts=N/({format_rate(plan.in_rate)}*TB),fps={format_rate(plan.out_rate)},"
-             f"tpad=stop=-1:stop_mode=clone,format={raw.pix_fmt}[o];[o][0:v]hstack=inputs=2:shortest=1"
+    graph = (f"[1:v]{','.join(first + retime)}[o];[o][0:v]hstack=inputs=2:shortest=1"
              + "".join(f",{f}" for f in after) + "[v]")  # fmt: skip
-    return (ff.preamble(exe, stdin=True) + raw.input_args() + [*seek, "-i", ff.path_arg(cfg.input)]
+    return (ff.preamble(exe, stdin=True) + raw.input_args() + original.input_args
             + ["-filter_complex", graph, "-map", "[v]", *video.args, "-y", ff.path_arg(target)])  # fmt: skip
 
 
@@ -155,20 +157,23 @@ class InspectTap:
 
     def finish(self) -> None:
         g = self.job.cfg.inspect
+        assert g is not None
         if len(self.frames) < 2:
             raise UsageError(f"--inspect {g}: the input ended before gap {g}")
-        exe = ff.find_ffmpeg()
         n, (w, h) = len(self.frames), (self.raw.width, self.raw.height)
         step = max(1, -(-w // 320))
         tw, th = -(-w // step), -(-h // step)
-        note = " cut: copy" if any(a <= g < b for a, b in self.cuts) else ""  # type: ignore[operator]
-        times = self.job.plan.gap_times(g)  # type: ignore[arg-type]
-        labels = [(f"frame {g}", 0)] + [(f"t={t}{note}", (j + 1) * tw) for j, t in enumerate(times)]
-        labels.append((f"frame {g + 1}", (n - 1) * tw))  # type: ignore[operator]
-        vf = f"scale={tw}:{th}:flags=neighbor,tile={n}x1"
-        text = label_filter(labels, th)
-        argv = ff.png_argv(exe, self.raw, self.target, vf + (f",{text}" if text else ""))
+        text = label_filter([(label, j * tw) for j, label in enumerate(self.labels(g, n))], th)
+        vf = f"scale={tw}:{th}:flags=neighbor,tile={n}x1" + (f",{text}" if text else "")
+        argv = ff.png_argv(ff.find_ffmpeg(), self.raw, self.target, vf)
         ff.run_short(argv, f"writing {self.job.cfg.inspect_path}", b"".join(f.tobytes() for f in self.frames))
+
+    def labels(self, g: int, n: int) -> list[str]:
+        """``frame 29``, ``t=1/4``, ..., ``frame 30``; at a scene cut the in-betweens say they
+        are copies."""
+        cut = " cut: copy" if any(a <= g < b for a, b in self.cuts) else ""
+        names = [f"frame {g}" if u == 0 else f"t={u}{cut}" for u in self.job.plan.frames_at(g, False)]
+        return (names + [f"frame {g + 1}"])[:n]
 
     def abort(self) -> None:
         self.frames.clear()
@@ -183,5 +188,4 @@ def inspect_window(job: Job) -> tuple[int, int]:
     if not (plan.keeps(g) and plan.keeps(g + 1)) or (n is not None and g + 1 >= n):
         kept = f"{plan.trim_start}..{'' if n is None else plan.kept(n).stop - 2}"
         raise UsageError(f"--inspect {g}: gap {g} (frames {g} and {g + 1}) is not in the kept input (gaps {kept})")
-    first = plan.output_index(g)
-    return first, first + 1 + len(plan.gap_times(g))
+    return plan.output_index(g), plan.output_index(g + 1)

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 from contextlib import ExitStack
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Iterator, Optional
 
@@ -25,7 +26,7 @@ from .chunks import Chunk
 from .config import Config
 from .errors import FFmpegError, InputError, ffmpeg_said
 from .door import Colour
-from .job import Job, prepare
+from .job import DEINTERLACE, Job, prepare
 from .pixfmt import NATIVE, Native, native_for
 from .threads import Counter, Reader, drain, queue_items
 
@@ -34,12 +35,22 @@ __all__ = ["Source", "open_source", "raw_of", "colour_of"]
 log = logging.getLogger("ds_slowmo")
 
 
+@dataclass(frozen=True)
+class Original:
+    """How a file's decoder reads the job's frames (input options, filters, frame count), so
+    another ffmpeg (``--compare``) can read exactly the same frames."""
+
+    input_args: list[str]
+    filters: list[str]
+    count: Optional[int]
+
+
 class Source:
     """A running decoder and its reader: :meth:`frames` yields the window's frames."""
 
     def __init__(self, job: Job, decoder: ff.FFmpegProcess, native: Native, q_size: int,
-                 stop: threading.Event) -> None:  # fmt: skip
-        self.job, self.decoder, self.fmt = job, decoder, native.fmt
+                 stop: threading.Event, original: "Optional[Original]" = None) -> None:  # fmt: skip
+        self.job, self.decoder, self.fmt, self.original = job, decoder, native.fmt, original
         self.raw = raw_of(job, native)
         self.colour = colour_of(job.info, native)
         self.q: "queue.Queue[Any]" = queue.Queue(maxsize=q_size)
@@ -104,7 +115,7 @@ def open_source(cfg: Config, stack: ExitStack, stop: threading.Event, *, chunk: 
         # the format is known only once ffmpeg has read the stream: let it keep the input's own
         # (or convert to the nearest native one), and read which it chose from its header
         decoder = stack.enter_context(ff.FFmpegProcess(
-            ff.decoder_argv(exe, cfg.input, limit=None, pipe=True, pix_fmt=None, vf=f"format={ACCEPTED}"),
+            ff.decoder_argv(exe, cfg.input, pipe=True, extra_filters=[DEINTERLACE] * cfg.deinterlace + [f"format={ACCEPTED}"]),
             role="decoder", stdin=stdin if stdin is not None else sys.stdin.fileno(), stdout=subprocess.PIPE))  # fmt: skip
         info = _pipe_info(decoder)
         chosen = ff.parse_output_pix_fmt(decoder.wait_header()) or info.pix_fmt
@@ -115,10 +126,13 @@ def open_source(cfg: Config, stack: ExitStack, stop: threading.Event, *, chunk: 
         job = prepare(cfg, info, chunk)
         native = _native(job.info.pix_fmt)
         window, cfr_rate = file_window(exe, job, grid is not None)
+        original = Original(ff.decoder_input(cfg.input, window), ff.decoder_filters(window, cfr_rate) + deinterlace(job),
+                            window.count)  # fmt: skip
         decoder = stack.enter_context(ff.FFmpegProcess(
             ff.decoder_argv(exe, cfg.input, pipe=False, window=window, pix_fmt=decoded_as(job.info.pix_fmt, native),
                             cfr_rate=cfr_rate, extra_filters=deinterlace(job)),
             role="decoder", stdin=subprocess.DEVNULL, stdout=subprocess.PIPE))  # fmt: skip
+        return Source(job, decoder, native, cfg.queue_size, stop, original)
     return Source(job, decoder, native, cfg.queue_size, stop)
 
 
@@ -154,7 +168,7 @@ def file_window(exe: str, job: Job, vfr: bool) -> tuple[tl.DecodeWindow, Optiona
 
 
 def deinterlace(job: Job) -> list[str]:
-    return []
+    return [DEINTERLACE] if job.cfg.deinterlace else []
 
 
 def raw_of(job: Job, native: Native) -> ff.RawVideo:

@@ -179,8 +179,9 @@ def test_bt709_hd_bars_keep_their_colours(tmp_path):
 
 def test_hlg_10bit_stays_10bit_with_its_tags(tmp_path):
     src = tmp_path / "hlg.mkv"
-    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=96x64:rate=25", "-frames:v", "4", "-pix_fmt", "yuv420p10le",
-           "-color_trc", "arib-std-b67", "-color_primaries", "bt2020", "-colorspace", "bt2020nc",
+    # tagged on the frames (setparams): ffmpeg 9's encoders ignore output-side colour options
+    tags = "setparams=color_trc=arib-std-b67:color_primaries=bt2020:colorspace=bt2020nc:range=tv"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=96x64:rate=25", "-frames:v", "4", "-vf", f"format=yuv420p10le,{tags}",
            "-c:v", "ffv1", "-y", str(src))  # fmt: skip
     out = tmp_path / "out.mkv"
     assert run_cli(str(src), "-o", str(out)).returncode == 0

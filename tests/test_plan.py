@@ -334,7 +334,7 @@ def test_audio_matches_video_duration_exactly(case):
     assert all(a.end == b.start and a.stretch != b.stretch for a, b in zip(segs, segs[1:]))
     # and frame by frame: frame i lasts F output frames exactly when its gap is interpolated
     for i in kept:
-        slowed = p.mode == "slowmo" and i + 1 in kept and bool(p.gap_times(i))
+        slowed = p.mode == "slowmo" and i + 1 in kept and any(p.frames_at(i, False)[1:])
         t = Fraction(i) / p.in_rate
         seg = next(s for s in segs if s.start <= t < s.end)
         assert seg.stretch == (p.factor if slowed else 1), i
@@ -492,8 +492,8 @@ def test_slow_a_range_and_raise_the_rate():
     # 25 fps, frames 10..20 slowed x4, out at 50: the slowed stretch has 8 frames per gap
     p = build_plan(mode="slowmo", factor=4, rate=R25, n_frames=50, ranges=[parse_span("10:20")], target=Fraction(50))
     assert p.output_count(50) == 2 * (50 + 10 * 3)
-    assert p.gap_times(12) == tuple(Fraction(k, 8) for k in range(1, 8))
-    assert p.gap_times(5) == (Fraction(1, 2),)
+    assert p.frames_at(12, False)[1:] == tuple(Fraction(k, 8) for k in range(1, 8))
+    assert p.frames_at(5, False)[1:] == (Fraction(1, 2),)
     assert p.times_dyadic(50)
     assert p.output_index(10) == 20 and p.output_index(20) == 20 + 80
 
@@ -532,4 +532,4 @@ def test_plan_rejects_a_bad_target():
 def test_any_integer_factor(factor):
     p = plan(10, factor=factor)
     assert p.output_count(10) == 9 * factor + 1
-    assert p.gap_times(0) == tuple(Fraction(k, factor) for k in range(1, factor))
+    assert p.frames_at(0, False)[1:] == tuple(Fraction(k, factor) for k in range(1, factor))
