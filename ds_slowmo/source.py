@@ -76,8 +76,11 @@ class Source:
         else:
             code = self.decoder.finish()
             if code != 0:
+                tail = self.decoder.stderr_tail()
+                if self.job.cfg.input_is_pipe and _mp4_index_at_end(tail):
+                    raise InputError(MP4_ON_A_PIPE)
                 what = "standard input" if self.job.cfg.input_is_pipe else self.job.cfg.input
-                raise FFmpegError(f"decoding {what} failed (ffmpeg exit code {code})", self.decoder.stderr_tail())
+                raise FFmpegError(f"decoding {what} failed (ffmpeg exit code {code})", tail)
         self._check_count()
 
     def _check_count(self) -> None:
@@ -190,12 +193,23 @@ def colour_of(info: ff.VideoInfo, native: Native) -> Colour:
     return Colour(colour.guess_matrix(info.height, tagged), full, info.chroma_location)
 
 
+MP4_ON_A_PIPE = ("standard input is an mp4/mov whose index (moov atom) comes after the video, which can't be read "
+                 "from a pipe: give the file as INPUT, or remux it with -movflags +faststart")
+
+
+def _mp4_index_at_end(stderr: str) -> bool:
+    """ffmpeg's words for an mp4 read from a pipe whose moov atom it never reached."""
+    return "moov atom not found" in stderr or ("mov,mp4" in stderr and "partial file" in stderr)
+
+
 def _pipe_info(decoder: ff.FFmpegProcess) -> ff.VideoInfo:
     header = decoder.wait_header()
     try:
         return ff.parse_input_info(header)
     except InputError:
         decoder.kill()
+        if _mp4_index_at_end(decoder.stderr_tail()):
+            raise InputError(MP4_ON_A_PIPE) from None
         said = ffmpeg_said(decoder.stderr_tail(), 1)
         if not said or "Input #0" not in header:
             raise InputError(

@@ -338,3 +338,62 @@ def test_real_clip_bigbuckbunny(tmp_path):
     assert info["rate"] == probe_video(clip)["rate"]
     slowed = round(2 * info["rate"]) - round(1 * info["rate"])
     assert info["frames"] == n + slowed * 3
+
+
+def test_an_mp4_with_its_index_at_the_end_on_stdin_is_named(tmp_path):
+    clip = make_clip(tmp_path / "late.mp4", seconds=20, size="320x240", audio=False)
+    proc = run_cli("-f", "nut", stdin=clip.read_bytes())
+    one_line_error(proc, 1, "moov atom", "give the file as INPUT")
+
+
+def test_a_path_with_a_colon_is_a_file(clip50, tmp_path):
+    src = tmp_path / "12:30 clip.mp4"
+    src.write_bytes(clip50.read_bytes())
+    out = tmp_path / "9:00 out.mp4"
+    proc = run_cli(str(src), "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert probe_video(out)["frames"] == 99
+    assert run_cli(f"file:{src}", "-o", str(tmp_path / "o2.mp4")).returncode == 0
+
+
+def test_usage_errors_come_before_any_input_is_read():
+    proc = run_cli("--range", "20:10", stdin=b"")
+    one_line_error(proc, 2, "--range 20:10", "start must come before the end")
+
+
+def test_a_range_that_slows_nothing_is_said(clip50, tmp_path):
+    proc = run_cli(str(clip50), "-o", str(tmp_path / "o.mp4"), "--range", "49:50")
+    assert proc.returncode == 0 and "nothing is slowed down" in proc.stderr, proc.stderr
+
+
+def test_interlaced_input_is_refused_or_deinterlaced(tmp_path):
+    clip = make_clip(tmp_path / "il.mp4", audio=False, extra=("-vf", "setfield=tff", "-flags", "+ilme+ildct", "-top", "1"))
+    one_line_error(run_cli(str(clip), "-o", str(tmp_path / "o.mp4")), 2, "interlaced", "--deinterlace")
+    proc = run_cli(str(clip), "-o", str(tmp_path / "o.mp4"), "--deinterlace")
+    assert proc.returncode == 0, proc.stderr
+    assert probe_video(tmp_path / "o.mp4")["frames"] == 99
+
+
+def test_an_image_sequence_is_written_whole_or_not_at_all(clip50, tmp_path):
+    out = tmp_path / "frames_%03d.png"
+    proc = run_cli(str(clip50), "-o", str(out), "--trim", "0:5")
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"frames_{i:03d}.png" for i in range(1, 10)]
+    again = run_cli(str(clip50), "-o", str(out), "--trim", "0:5")
+    one_line_error(again, 2, "already exists")
+
+
+def test_api_takes_paths_and_one_range_string_and_names_bad_options(clip50, tmp_path):
+    stats = ds_slowmo.slowmo(clip50, tmp_path / "o.mp4", ranges="10:20", model="blend", crf="20", factor="4")
+    assert stats.frames_out == 80
+    with pytest.raises(ds_slowmo.UsageError, match="--queue-size"):
+        ds_slowmo.slowmo(clip50, tmp_path / "p.mp4", queue_size="many")
+    with pytest.raises(ds_slowmo.UsageError, match="--crf"):
+        ds_slowmo.slowmo(clip50, tmp_path / "p.mp4", crf=[20])
+    with pytest.raises(ds_slowmo.UsageError, match="unknown option"):
+        ds_slowmo.slowmo(clip50, tmp_path / "p.mp4", speed=2)
+
+
+def test_stats_count_the_frames_used(clip50, tmp_path):
+    proc = run_cli(str(clip50), "-o", str(tmp_path / "o.mp4"), "--trim", "10:20", "--stats")
+    assert "10 frames in" in proc.stderr, proc.stderr
