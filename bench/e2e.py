@@ -140,11 +140,12 @@ def clip_file(clip: Clip, cache: Path) -> Path:
 
 
 def count_frames(path: Path) -> Optional[int]:
+    from ds_slowmo.errors import SlowmoError
     from ds_slowmo.ffmpeg import probe
 
     try:
         return probe(str(path)).n_frames
-    except Exception:
+    except SlowmoError:
         return None
 
 

@@ -67,7 +67,7 @@ def test_plan_steps_2h(benchmark: Any) -> None:
 
     def walk() -> int:
         n = 0
-        for step in plan.steps(TWO_HOURS):
+        for _step in plan.steps(TWO_HOURS):
             n += 1
         return n
 

@@ -59,7 +59,8 @@ def plane_cells(plane: np.ndarray, cells: tuple[int, int, int, int], log2_h: int
     sums = np.add.reduceat(np.add.reduceat(cut, ry, axis=0, dtype=np.uint64), rx, axis=1)
     hy = np.diff(np.append(ry, cut.shape[0]))
     hx = np.diff(np.append(rx, cut.shape[1]))
-    return (sums / np.outer(hy, hx)).astype(np.float32)
+    means: np.ndarray = (sums / np.outer(hy, hx)).astype(np.float32)
+    return means
 
 
 def thumb_of_cells(cells: np.ndarray) -> Thumb:

@@ -714,25 +714,11 @@ def concat_argv(exe: str, listing: str, target: str, audio: Sequence[str], sourc
 
 
 def png_argv(exe: str, raw: RawVideo, target: str, vf: Optional[str]) -> list[str]:
-    """One frame of raw video on stdin -> a PNG, converted with the frames' own matrix."""
-    chain = [_to_rgb_filter(raw)] + ([vf] if vf else [])
+    """One frame of raw video on stdin -> a PNG, converted as ffmpeg converts these (tagged)
+    frames."""
+    chain = ([vf] if vf else []) + ["format=rgb24"]
     return preamble(exe, "error", stdin=True) + raw.input_args() + [
         "-vf", ",".join(chain), "-frames:v", "1", "-c:v", "png", "-f", "image2", "-update", "1", "-y", path_arg(target)]  # fmt: skip
-
-
-def _to_rgb_filter(raw: RawVideo) -> str:
-    """A ``scale`` to RGB that reads the frames with their own matrix and range."""
-    opts = []
-    if raw.color_space:
-        opts.append(f"in_color_matrix={_SWS_MATRIX.get(raw.color_space, 'auto')}")
-    if raw.color_range:
-        opts.append(f"in_range={'full' if raw.color_range in ('pc', 'jpeg') else 'limited'}")
-    return "scale=" + ":".join(opts + ["flags=accurate_rnd+full_chroma_int"]) + ",format=rgb24"
-
-
-#: ffmpeg's colorspace names -> swscale's matrix names
-_SWS_MATRIX = {"bt709": "bt709", "smpte170m": "bt601", "bt470bg": "bt601", "fcc": "fcc",
-               "smpte240m": "smpte240m", "bt2020nc": "bt2020", "bt2020c": "bt2020"}  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------
@@ -776,8 +762,8 @@ def video_out(container: str, raw: RawVideo, crf: Optional[int], user_args: Sequ
         return VideoOut(("-c:v", "rawvideo", "-pix_fmt", raw.pix_fmt, *tags))
     if container == "matroska":
         return VideoOut(("-c:v", "ffv1", *tags))
-    if container == "rawvideo":
-        return VideoOut(("-pix_fmt", "rgb24"), filters=(_to_rgb_filter(raw),))
+    if container == "rawvideo":  # rgb24, converted as plain ffmpeg converts these (tagged) frames
+        return VideoOut(("-pix_fmt", "rgb24"))
     if container == ".webm":
         return _vp9_out(raw, crf, tags, encoders)
     if container in _H264_LIKE:
@@ -967,7 +953,7 @@ def decode_window(
         argv[argv.index("warning")] = "info"
         code, _, err = run_short(argv, "seek check", check=False)
         t = parse_first_frame_time(err) if code == 0 else None
-        if t is not None and w.expect[0] <= t < w.expect[1]:
+        if t is not None and w.expect is not None and w.expect[0] <= t < w.expect[1]:
             return w
         log.debug("seek to %ss for frame %d gave a frame at %ss; trying further back", w.seek, w.first, t)
     log.info("frame %d can't be reached by seeking exactly; decoding from the start", windows[-1].first)

@@ -36,6 +36,8 @@ from .door import Door
 from .stage import StageStats, interpolate_frames, make_frames
 from .taps import EncoderTap, Tap
 
+DEFAULT_MODEL: str = default("model")  # the option table's, as the CLI's
+
 __all__ = ["RunStats", "slowmo_frames", "run"]
 
 _EOF = object()
@@ -99,7 +101,7 @@ def slowmo_frames(
     ranges: Sequence[str] = (),
     trim: Optional[str] = None,
     rate: Union[Fraction, int, str] = 25,
-    model: Union[str, Interpolator] = default("model"),
+    model: Union[str, Interpolator] = DEFAULT_MODEL,
     batch_size: int = 1,
     scene_threshold: Optional[float] = CUT_THRESHOLD,
     dedupe: Optional[float] = None,

@@ -16,21 +16,20 @@ import dataclasses
 import glob
 import logging
 import os
-import queue
 import subprocess
 from contextlib import ExitStack
 from functools import lru_cache
-from typing import Any, Optional, Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 
 from . import ffmpeg as ff
 from .cache import atomic_path
-from .errors import FFmpegError, UsageError
+from .errors import UsageError
 from .job import Job
 from .source import Original
 from .plan import format_rate
-from .threads import Writer
+from .taps import FedEncoder
 
 __all__ = ["find_font", "label_filter", "CompareTap", "InspectTap", "compare_argv", "inspect_window"]
 
@@ -81,7 +80,7 @@ def label_filter(labels: Sequence[tuple[str, int]], height: int) -> Optional[str
     return ",".join(parts)
 
 
-class CompareTap:
+class CompareTap(FedEncoder):
     """``--compare``: an encoder that reads our result on stdin and the original file itself,
     puts them side by side (original left) and labels them. The original is retimed to the
     output clock (frame ``j`` shows at ``j / in_rate``, the last one held), so output frame
@@ -90,34 +89,10 @@ class CompareTap:
     def __init__(self, job: Job, raw: ff.RawVideo, original: Original, model_name: str, stack: ExitStack) -> None:
         cfg = job.cfg
         assert cfg.compare is not None
-        exe = ff.find_ffmpeg()
         target = stack.enter_context(atomic_path(cfg.compare))
-        argv = compare_argv(exe, job, raw, original, model_name, target)
-        self.encoder = stack.enter_context(ff.FFmpegProcess(argv, role="compare encoder", stdin=subprocess.PIPE))
-        self.q: "queue.Queue[Any]" = queue.Queue(maxsize=cfg.queue_size)
-        self.writer = Writer(self.encoder.stdin, self.q, name="ds-slowmo-compare")
-        self.writer.start()
-        self.what = cfg.compare
-
-    def put(self, index: int, frame: np.ndarray) -> None:
-        if self.writer.error is not None:
-            self._check()
-        self.q.put(frame)
-
-    def finish(self) -> None:
-        self.writer.end()
-        self._check()
-
-    def abort(self) -> None:
-        self.encoder.kill()
-        self.writer.close()
-
-    def _check(self) -> None:
-        code = self.encoder.finish()
-        if code != 0:
-            raise FFmpegError(f"encoding {self.what} failed (ffmpeg exit code {code})", self.encoder.stderr_tail())
-        if self.writer.error is not None:
-            raise self.writer.error
+        argv = compare_argv(ff.find_ffmpeg(), job, raw, original, model_name, target)
+        encoder = stack.enter_context(ff.FFmpegProcess(argv, role="compare encoder", stdin=subprocess.PIPE))
+        super().__init__(encoder, cfg.compare, cfg.queue_size)
 
 
 def compare_argv(exe: str, job: Job, raw: ff.RawVideo, original: Original, model_name: str, target: str) -> list[str]:

@@ -45,7 +45,6 @@ from .plan import Plan
 __all__ = [
     "StageStats",
     "Mixer",
-    "ModelMixer",
     "Shown",
     "Mixed",
     "Made",

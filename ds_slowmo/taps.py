@@ -26,7 +26,7 @@ from .job import Job
 from .progress import Progress
 from .threads import Counter, Writer
 
-__all__ = ["Tap", "EncoderTap", "container_of", "encoder_argv"]
+__all__ = ["Tap", "FedEncoder", "EncoderTap", "container_of", "encoder_argv"]
 
 log = logging.getLogger("ds_slowmo")
 
@@ -61,22 +61,15 @@ def encoder_argv(exe: str, job: Job, raw: ff.RawVideo, target: str, audio: Seque
     return argv + [*cfg.encoder_args, "-y", ff.path_arg(target)]
 
 
-class EncoderTap:
-    """The result: an ffmpeg encoder fed by a writer thread through a bounded queue."""
+class FedEncoder:
+    """A tap that is an ffmpeg process reading raw frames on its stdin, fed by a writer thread
+    through a bounded queue. ``what`` names its output in error messages."""
 
-    def __init__(self, job: Job, raw: ff.RawVideo, stack: ExitStack, *, stdout: Optional[int],
-                 progress: Optional[Progress]) -> None:  # fmt: skip
-        cfg = self.cfg = job.cfg
-        exe = ff.find_ffmpeg()
-        # the file appears under its name only when the whole run went well
-        target = "pipe:1" if cfg.output_is_pipe else stack.enter_context(
-            atomic_sequence(cfg.output) if is_sequence(cfg.output) else atomic_path(cfg.output))
-        audio = audio_args(job)
-        out = (stdout if stdout is not None else sys.stdout.fileno()) if cfg.output_is_pipe else subprocess.DEVNULL
-        self.encoder = stack.enter_context(ff.FFmpegProcess(
-            encoder_argv(exe, job, raw, target, audio), role="encoder", stdin=subprocess.PIPE, stdout=out))  # fmt: skip
-        self.q: "queue.Queue[Any]" = queue.Queue(maxsize=max(cfg.queue_size, cfg.factor))
-        self.writer = Writer(self.encoder.stdin, self.q, on_frame=progress.update if progress else None)
+    def __init__(self, encoder: ff.FFmpegProcess, what: str, q_size: int,
+                 progress: Optional[Progress] = None) -> None:  # fmt: skip
+        self.encoder, self.what = encoder, what
+        self.q: "queue.Queue[Any]" = queue.Queue(maxsize=q_size)
+        self.writer = Writer(encoder.stdin, self.q, on_frame=progress.update if progress else None)
         self.waited = Counter()  # the stage blocked because the encoder is behind
         self.writer.start()
 
@@ -95,22 +88,37 @@ class EncoderTap:
         self.encoder.kill()
         self.writer.close()
 
-    @property
-    def count(self) -> int:
-        return self.writer.count
-
     def _check(self) -> None:
         code = self.encoder.finish()
-        tail = self.encoder.stderr_tail()
-        error = self.writer.error
-        closed = code == -13 or "Broken pipe" in tail or isinstance(error, BrokenPipeError)
-        if self.cfg.output_is_pipe and (code != 0 or error is not None) and closed:
-            raise OutputClosed("the reader of standard output closed the pipe")
-        where = "to standard output" if self.cfg.output_is_pipe else self.cfg.output
         if code != 0:
-            raise FFmpegError(f"encoding {where} failed (ffmpeg exit code {code})", tail)
-        if error is not None:
-            raise error
+            raise FFmpegError(f"encoding {self.what} failed (ffmpeg exit code {code})", self.encoder.stderr_tail())
+        if self.writer.error is not None:
+            raise self.writer.error
+
+
+class EncoderTap(FedEncoder):
+    """The result: a file (appearing under its name only when the whole run went well) or
+    standard output, with the source's audio when there is some to keep."""
+
+    def __init__(self, job: Job, raw: ff.RawVideo, stack: ExitStack, *, stdout: Optional[int],
+                 progress: Optional[Progress]) -> None:  # fmt: skip
+        cfg = self.cfg = job.cfg
+        target = "pipe:1" if cfg.output_is_pipe else stack.enter_context(
+            atomic_sequence(cfg.output) if is_sequence(cfg.output) else atomic_path(cfg.output))
+        out = (stdout if stdout is not None else sys.stdout.fileno()) if cfg.output_is_pipe else subprocess.DEVNULL
+        argv = encoder_argv(ff.find_ffmpeg(), job, raw, target, audio_args(job))
+        encoder = stack.enter_context(ff.FFmpegProcess(argv, role="encoder", stdin=subprocess.PIPE, stdout=out))
+        what = "to standard output" if cfg.output_is_pipe else cfg.output
+        super().__init__(encoder, what, max(cfg.queue_size, cfg.factor), progress)
+
+    def _check(self) -> None:
+        if self.cfg.output_is_pipe:  # a reader that went away (| head) is not a failure
+            code = self.encoder.finish()
+            error = self.writer.error
+            closed = code == -13 or "Broken pipe" in self.encoder.stderr_tail() or isinstance(error, BrokenPipeError)
+            if (code != 0 or error is not None) and closed:
+                raise OutputClosed("the reader of standard output closed the pipe")
+        super()._check()
 
 
 def audio_args(job: Job) -> list[str]:

@@ -62,7 +62,7 @@ class Reader(threading.Thread):
                 self.q.put(frame)
                 self.count += 1
             self.q.put(EOF)
-        except BaseException as exc:  # handed to the consumer, which re-raises it
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which re-raises it
             self.q.put(exc)
 
     def _read_one(self) -> Optional[np.ndarray]:
@@ -107,7 +107,7 @@ class Writer(threading.Thread):
                 self.count += 1
                 if self.on_frame is not None:
                     self.on_frame(self.count)
-        except BaseException as exc:
+        except BaseException as exc:  # noqa: BLE001 - kept, and raised where the tap is finished
             self.error = exc
             while self.q.get() is not EOF:
                 pass

@@ -13,7 +13,7 @@ from ds_slowmo.errors import FFmpegError, InputError, UsageError
 from ds_slowmo.config import check_paths
 from ds_slowmo.ffmpeg import RawVideo, decoder_argv, parse_input_info, parse_y4m_header, rationalize_fps, video_out
 from ds_slowmo.taps import encoder_argv
-from ds_slowmo.plan import AudioSegment, build_plan, parse_span
+from ds_slowmo.plan import AudioSegment
 
 MP4_HEADER = """\
 Input #0, mov,mp4,m4a,3gp,3g2,mj2, from 't.mp4':

@@ -248,7 +248,7 @@ def test_opaque_frames_follow_any_plan(case, batch_size):
     assert out == labels(known.steps(n))
     assert stats.interpolated == sum(isinstance(s, Interp) for s in known.steps(n))
     assert stats.batches == len(mixer.calls)
-    for pairs, times in mixer.calls:
+    for pairs, _times in mixer.calls:
         assert 1 <= len(pairs) <= batch_size and all(b == a + 1 for a, b in pairs)
     lefts = [a for pairs, _ in mixer.calls for a, _ in pairs]
     assert lefts == sorted(set(lefts))

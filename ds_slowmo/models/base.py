@@ -102,7 +102,8 @@ def pad_frames(frames: np.ndarray, pad: Padding, mode: str = "edge") -> np.ndarr
     if pad.is_zero:
         return frames
     widths = [(0, 0)] * (frames.ndim - 3) + [(pad.top, pad.bottom), (pad.left, pad.right), (0, 0)]
-    return np.pad(frames, widths, mode=mode)  # type: ignore[call-overload]
+    padded: np.ndarray = np.pad(frames, widths, mode=mode)  # type: ignore[call-overload]
+    return padded
 
 
 def crop_frames(frames: np.ndarray, pad: Padding) -> np.ndarray:

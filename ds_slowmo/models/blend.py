@@ -38,15 +38,15 @@ def mix(a: np.ndarray, b: np.ndarray, t: Fraction) -> np.ndarray:
     num, den = t.numerator, t.denominator
     if t == Fraction(1, 2):
         # (a + b + 1) >> 1 without widening: (a | b) - ((a ^ b) >> 1)
-        out = np.bitwise_or(a, b)
+        out: np.ndarray = np.bitwise_or(a, b)
         diff = np.bitwise_xor(a, b)
         diff >>= 1
         out -= diff
         return out
-    wide = np.uint16 if a.dtype == np.uint8 and den <= 256 else np.uint64
-    acc = a.astype(wide)
+    wide = np.dtype(np.uint16 if a.dtype == np.uint8 and den <= 256 else np.uint64)
+    acc: np.ndarray = a.astype(wide)
     acc *= den - num
-    acc += b.astype(wide) * wide(num)
+    acc += b.astype(wide) * num
     acc += den // 2
     if den & (den - 1) == 0:
         acc >>= den.bit_length() - 1

@@ -159,7 +159,7 @@ def _unpickle(fh: IO[bytes], storages: dict[str, _Storage] | None, what: str) ->
         return _RestrictedUnpickler(fh, storages, what).load()
     except ModelError:
         raise
-    except Exception as exc:  # truncated or garbled pickles raise all sorts
+    except Exception as exc:  # noqa: BLE001 - truncated or garbled pickles raise all sorts
         raise ModelError(f"{what}: not a readable torch checkpoint ({type(exc).__name__}: {exc})") from None
 
 
