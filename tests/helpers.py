@@ -27,13 +27,16 @@ def make_clip(
     extra: tuple[str, ...] = (),
     pix_fmt: str = "yuv420p",
 ) -> Path:
-    """testsrc2 (+ a 440 Hz tone) encoded to ``path``; frame-exact: -frames:v = seconds*rate."""
+    """testsrc2 (+ a 440 Hz tone) encoded to ``path``; frame-exact: seconds*rate frames.
+
+    Both inputs end by themselves (``trim`` on the video): ``-frames:v`` would end the whole
+    output on ffmpeg 5.1, cutting the audio ~160 ms short of the video."""
     exe = find_ffmpeg()
     n = int(Fraction(rate) * Fraction(str(seconds)))
-    argv = [exe, "-hide_banner", "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}"]
+    argv = [exe, "-hide_banner", "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate},trim=end_frame={n}"]
     if audio:
         argv += ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={seconds}"]
-    argv += ["-frames:v", str(n), "-pix_fmt", pix_fmt]
+    argv += ["-pix_fmt", pix_fmt]
     if path.suffix in (".mp4", ".mkv", ".mov"):
         argv += ["-c:v", "libx264", "-preset", "ultrafast", "-crf", "10"]
     if audio:
@@ -149,3 +152,4 @@ def run_cli(*args: str, stdin: Optional[bytes] = None, env: Optional[dict] = Non
     )  # fmt: skip
     proc.stderr = proc.stderr.decode("utf-8", "replace")  # type: ignore[assignment]
     return proc
+
