@@ -292,7 +292,7 @@ def run_chunked(cfg: Config, executor: Optional[Any] = None) -> Any:
     listing = folder / "concat.txt"
     listing.write_text("".join(f"file '{_concat_escape(str(files[c.index]))}'\n" for c in chunks))
     temp = temp_beside(cfg.output)
-    audio = audio_args(cfg, plan, info.n_frames, info.has_audio)
+    audio = audio_args(cfg, plan, info.n_frames, info)
     argv = [exe, "-hide_banner", "-nostdin", "-nostats", "-v", "warning", "-f", "concat", "-safe", "0", "-i", str(listing)]
     if audio:
         argv += ["-vn", "-i", cfg.input]

@@ -21,8 +21,8 @@ from typing import IO, Any, Callable, Iterable, Iterator, Optional, Sequence, Un
 
 import numpy as np
 
+from . import audio as au
 from . import ffmpeg as ff
-from .audio import audio_filter_graph
 from .cache import temp_beside
 from .chunks import Chunk, seek_seconds
 from .config import Config
@@ -272,21 +272,27 @@ def _stream_args(fmt: str, pix_fmt: str, crf: Optional[int]) -> list[str]:
     return ["-f", fmt, "-c:v", "libx264", "-crf", str(16 if crf is None else crf), "-pix_fmt", "yuv420p"]
 
 
-def audio_args(cfg: Config, plan: Plan, n_frames: int, has_audio: bool) -> list[str]:
-    """Encoder arguments for the second input (the source file's audio)."""
-    if cfg.input_is_pipe or cfg.output_is_pipe or not has_audio or cfg.audio == "drop":
+@dataclass(frozen=True)
+class _FirstAudio:
+    """Stand-in until ``ffmpeg.VideoInfo`` lists the audio streams (``info.audio``): one
+    track, resampled to 48 kHz, taken to start with the picture."""
+
+    codec: str = ""
+    sample_rate: int = 48000
+    start: Fraction = Fraction(0)
+
+
+def audio_args(cfg: Config, plan: Plan, n_frames: int, info: ff.VideoInfo) -> list[str]:
+    """Encoder arguments for the second input (the source file's audio): see :func:`au.audio_args`."""
+    if cfg.input_is_pipe:
         return []
-    ext_in = os.path.splitext(cfg.input)[1].lower()
-    ext_out = os.path.splitext(cfg.output)[1].lower()
+    tracks: Sequence[au.AudioTrack] = getattr(info, "audio", None) or ((_FirstAudio(),) if info.has_audio else ())
     whole = plan.trim_start == 0 and (plan.trim_stop is None or plan.trim_stop >= n_frames)
-    if plan.mode == "fps" and whole and ext_in == ext_out:
-        return ["-map", "1:a:0", "-c:a", "copy"]
-    segments = plan.audio_segments(n_frames)
-    if not segments:
-        return []
-    graph = audio_filter_graph(segments, cfg.audio, plan.output_duration(n_frames))
-    codec = ["-c:a", "aac"] if ext_out in _LOSSY_CONTAINERS else []
-    return ["-filter_complex", graph, "-map", "[aout]"] + codec
+    return au.audio_args(
+        mode=cfg.audio, segments=plan.audio_segments(n_frames), tracks=tracks,
+        video_start=getattr(info, "start", Fraction(0)), output=None if cfg.output_is_pipe else cfg.output,
+        timing_kept=plan.mode == "fps" and whole,
+    )  # fmt: skip
 
 
 def _rgb_input_argv(exe: str, width: int, height: int, rate: Fraction) -> list[str]:
@@ -525,7 +531,7 @@ def run(
             stats.plan, stats.model = plan, model.name
             stats.width, stats.height, stats.in_rate, stats.out_rate = info.width, info.height, plan.in_rate, plan.out_rate
             n_known = info.n_frames
-            audio = audio_args(cfg, plan, n_known, info.has_audio) if n_known and not chunk else []
+            audio = audio_args(cfg, plan, n_known, info) if n_known and not chunk else []
             encoder = stack.enter_context(ff.FFmpegProcess(
                 encoder_argv(exe, cfg, width=info.width, height=info.height, rate=plan.out_rate,
                              target=temp or "pipe:1", pix_fmt=ff.output_pix_fmt(info.pix_fmt), audio=audio),
