@@ -14,7 +14,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
-from helpers import av_offsets, first_times, make_flash_beep_clip, probe_video, run_cli
+from helpers import audio_seconds, av_offsets, first_times, make_flash_beep_clip, probe_video, run_cli
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -243,6 +243,23 @@ def test_fps_mode_keeps_sync(flash_beep, tmp_path, trim):
     proc = run_cli(str(flash_beep), "-o", str(out), "--mode", "fps", "--factor", "2", *(["--trim", trim] if trim else []))
     assert proc.returncode == 0, proc.stderr
     assert_in_sync(flash_beep, out)
+
+
+def test_fps_mode_copy_keeps_sync_and_length(flash_beep, tmp_path):
+    """The copy path (fps mode over the whole input, a track that starts with the picture)."""
+    video = tmp_path / "v.mp4"
+    proc = run_cli(str(flash_beep), "-o", str(video), "--mode", "fps", "--factor", "2", "--audio", "drop")
+    assert proc.returncode == 0, proc.stderr
+    n = probe_video(flash_beep)["frames"]
+    plan = build_plan(mode="fps", factor=2, rate=NTSC, n_frames=n)
+    out = tmp_path / "o.mp4"
+    args = audio_args(mode="stretch", segments=plan.audio_segments(n), tracks=[Track()], video_start=Fraction(0),
+                      output=str(out), timing_kept=True)  # fmt: skip
+    assert args == ["-map", "1:a:0", "-c:a", "copy"]
+    subprocess.run([find_ffmpeg(), "-v", "error", "-i", str(video), "-vn", "-i", str(flash_beep), "-map", "0:v:0", *args,
+                    "-c:v", "copy", str(out)], check=True)  # fmt: skip
+    assert_in_sync(flash_beep, out)
+    assert audio_seconds(out) == audio_seconds(flash_beep)  # every sample of it, no more
 
 
 def test_chunked_run_keeps_sync(flash_beep, tmp_path):
