@@ -18,7 +18,7 @@ from typing import Any, Optional, Protocol, Sequence
 import numpy as np
 
 from . import ffmpeg as ff
-from .audio import audio_filter_graph
+from . import audio as au
 from .cache import atomic_path, atomic_sequence, is_sequence
 from .config import Config
 from .errors import FFmpegError, OutputClosed
@@ -122,20 +122,14 @@ class EncoderTap(FedEncoder):
 
 
 def audio_args(job: Job) -> list[str]:
-    """Encoder arguments for the second input (the source file's audio)."""
-    cfg, plan, n_frames = job.cfg, job.plan, job.info.n_frames
-    if cfg.input_is_pipe or cfg.output_is_pipe or not job.info.has_audio or cfg.audio == "drop":
+    """Encoder arguments that add the source file's audio tracks (the encoder's input 1), kept
+    in sync with the plan; none for a pipe input (its audio can't be read twice) or a chunk
+    (the join adds the audio once)."""
+    cfg, plan, info = job.cfg, job.plan, job.info
+    n = info.n_frames
+    if cfg.input_is_pipe or job.chunk is not None or n is None:
         return []
-    if job.chunk is not None or n_frames is None:
-        return []
-    ext_in = os.path.splitext(cfg.input)[1].lower()
-    ext_out = container_of(cfg)
-    whole = plan.trim_start == 0 and (plan.trim_stop is None or plan.trim_stop >= n_frames)
-    if plan.mode == "fps" and whole and ext_in == ext_out:
-        return ["-map", "1:a:0", "-c:a", "copy"]
-    segments = plan.audio_segments(n_frames)
-    if not segments:
-        return []
-    graph = audio_filter_graph(segments, cfg.audio, plan.output_duration(n_frames))
-    codec = ["-c:a", "aac"] if ext_out in (".mp4", ".m4v", ".mov", ".mkv") else []
-    return ["-filter_complex", graph, "-map", "[aout]"] + codec
+    whole = plan.trim_start == 0 and (plan.trim_stop is None or plan.trim_stop >= n)
+    return au.audio_args(mode=cfg.audio, segments=plan.audio_segments(n), tracks=info.audio, video_start=info.start,
+                         output=None if cfg.output_is_pipe else cfg.output,
+                         timing_kept=plan.mode == "fps" and whole)  # fmt: skip

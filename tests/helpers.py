@@ -27,13 +27,16 @@ def make_clip(
     extra: tuple[str, ...] = (),
     pix_fmt: str = "yuv420p",
 ) -> Path:
-    """testsrc2 (+ a 440 Hz tone) encoded to ``path``; frame-exact: -frames:v = seconds*rate."""
+    """testsrc2 (+ a 440 Hz tone) encoded to ``path``; frame-exact: seconds*rate frames.
+
+    Both inputs end by themselves (``trim`` on the video): ``-frames:v`` would end the whole
+    output on ffmpeg 5.1, cutting the audio ~160 ms short of the video."""
     exe = find_ffmpeg()
     n = int(Fraction(rate) * Fraction(str(seconds)))
-    argv = [exe, "-hide_banner", "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}"]
+    argv = [exe, "-hide_banner", "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate},trim=end_frame={n}"]
     if audio:
         argv += ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={seconds}"]
-    argv += ["-frames:v", str(n), "-pix_fmt", pix_fmt]
+    argv += ["-pix_fmt", pix_fmt]
     if path.suffix in (".mp4", ".mkv", ".mov"):
         argv += ["-c:v", "libx264", "-preset", "ultrafast", "-crf", "10"]
     if audio:
@@ -154,3 +157,79 @@ def run_cli(*args: str, stdin: Optional[bytes] = None, env: Optional[dict] = Non
 def numbered_frames(n, h=4, w=6):
     """Frame i is filled with value 10*i (so blends are easy to predict)."""
     return [np.full((h, w, 3), 10 * i, dtype=np.uint8) for i in range(n)]
+
+
+# -- lip sync: a white flash and a 1 kHz beep at the same instants ---------------------------------
+FLASHES = (0.5, 2.5, 3.5)
+
+
+def make_flash_beep_clip(
+    path: Path, *, seconds: float = 4, rate: str = "30000/1001", at: tuple[float, ...] = FLASHES,
+    size: str = "96x64", extra: tuple[str, ...] = (),
+) -> Path:  # fmt: skip
+    """Black video with a white flash, and silence with a sample-exact 1 kHz beep (aevalsrc),
+    both 0.1 s long from each time in ``at``; AAC unless ``extra`` says otherwise."""
+    on = "+".join(f"between(t,{t},{t + 0.1})" for t in at)
+    n = int(Fraction(rate) * Fraction(str(seconds)))
+    argv = [find_ffmpeg(), "-hide_banner", "-v", "error", "-y",
+            "-f", "lavfi", "-i", f"color=black:size={size}:rate={rate},trim=end_frame={n}",
+            "-f", "lavfi", "-i", f"aevalsrc='if({on},0.5*sin(2*PI*1000*t),0)':s=48000:d={seconds}",
+            "-filter_complex", f"[0:v]drawbox=color=white:t=fill:enable='{on}'[v]", "-map", "[v]", "-map", "1:a",
+            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", *extra, str(path)]  # fmt: skip
+    subprocess.run(argv, check=True)
+    return path
+
+
+def av_events(path: Path, stream: int = 0) -> tuple[list[float], list[float]]:
+    """Flash times (frames where the picture turns white, by signalstats YAVG) and beep starts
+    (silencedetect's silence_end) of audio stream ``stream``, from one run that decodes both,
+    so both are on one timeline whatever the container's start times."""
+    import re
+
+    graph = (f"[0:v:0]signalstats,metadata=print:key=lavfi.signalstats.YAVG:file=-[v];"
+             f"[0:a:{stream}]silencedetect=n=-30dB:d=0.05[a]")  # fmt: skip
+    proc = subprocess.run(
+        [find_ffmpeg(), "-hide_banner", "-nostats", "-v", "info", "-i", str(path), "-filter_complex", graph,
+         "-map", "[v]", "-map", "[a]", "-f", "null", "-"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=True,
+    )  # fmt: skip
+    flashes, was_on, t = [], False, 0.0
+    for line in proc.stdout.splitlines():
+        m = re.search(r"pts_time:([-\d.]+)", line)
+        if m:
+            t = float(m.group(1))
+        m = re.search(r"YAVG=([\d.]+)", line)
+        if m:
+            on = float(m.group(1)) > 100
+            if on and not was_on:
+                flashes.append(t)
+            was_on = on
+    beeps = [float(x) for x in re.findall(r"silence_end: ([-\d.]+)", proc.stderr)]
+    return flashes, beeps
+
+
+def av_offsets(path: Path, stream: int = 0) -> list[float]:
+    """For each flash, the nearest beep's start minus the flash's time (seconds)."""
+    flashes, beeps = av_events(path, stream)
+    assert flashes and beeps, f"no flash or no beep found in {path}"
+    return [min(beeps, key=lambda b: abs(b - f)) - f for f in flashes]
+
+
+def first_times(path: Path) -> tuple[Fraction, list[Fraction]]:
+    """Presentation times of the first video frame and of each audio stream's first decoded
+    sample, on one timeline (all streams decoded together, as ffmpeg's filters see them)."""
+    import re
+
+    exe = find_ffmpeg()
+    probe = subprocess.run([exe, "-hide_banner", "-i", str(path)], stderr=subprocess.PIPE, text=True).stderr
+    n_audio = len(re.findall(r"Stream #0:\d+.*: Audio: ", probe))
+    chains = ["[0:v:0]showinfo,trim=end_frame=1[v]"]
+    chains += [f"[0:a:{j}]ashowinfo,atrim=end_sample=1[a{j}]" for j in range(n_audio)]
+    maps = ["-map", "[v]"] + [x for j in range(n_audio) for x in ("-map", f"[a{j}]")]
+    err = subprocess.run([exe, "-hide_banner", "-nostats", "-i", str(path), "-filter_complex", ";".join(chains),
+                          *maps, "-f", "null", "-"], stderr=subprocess.PIPE, text=True, check=True).stderr  # fmt: skip
+    first: dict[str, Fraction] = {}
+    for m in re.finditer(r"\[Parsed_(a?)showinfo_(\d+) @ [^\]]*\] n: *0 .*?pts_time:([-\d.]+)", err):
+        first.setdefault(m.group(1) + m.group(2), Fraction(m.group(3)))
+    video = first.pop("0")
+    return video, [first[k] for k in sorted(first, key=lambda k: int(k[1:]))]

@@ -6,14 +6,13 @@ from fractions import Fraction
 
 import pytest
 
-from ds_slowmo.audio import atempo_chain, audio_filter_graph
+from ds_slowmo.audio import atempo_chain
 from ds_slowmo.config import Config
 from ds_slowmo import ffmpeg as ff
 from ds_slowmo.errors import FFmpegError, InputError, UsageError
 from ds_slowmo.config import check_paths
 from ds_slowmo.ffmpeg import RawVideo, decoder_argv, parse_input_info, parse_y4m_header, rationalize_fps, video_out
 from ds_slowmo.taps import encoder_argv
-from ds_slowmo.plan import AudioSegment
 
 MP4_HEADER = """\
 Input #0, mov,mp4,m4a,3gp,3g2,mj2, from 't.mp4':
@@ -96,19 +95,6 @@ def test_atempo_chain_product_is_exact_enough():
             assert 0.5 <= v <= 100
             prod *= v
         assert abs(prod - 1 / f) < 1e-9
-
-
-def test_audio_graph_shape():
-    segs = [AudioSegment(Fraction(0), Fraction(1), 1), AudioSegment(Fraction(1), Fraction(2), 2)]
-    g = audio_filter_graph(segs, "stretch", Fraction(3))
-    assert g.startswith("[1:a:0]asplit=2[s0][s1];")
-    assert "[s0]atrim=start=0:end=1,asetpts=PTS-STARTPTS[a0]" in g
-    assert "[s1]atrim=start=1:end=2,asetpts=PTS-STARTPTS,atempo=0.5[a1]" in g
-    assert g.endswith("[a0][a1]concat=n=2:v=0:a=1,apad=whole_dur=3,atrim=end=3[aout]")
-    muted = audio_filter_graph(segs, "mute", Fraction(3))
-    assert "atempo=0.5,volume=0[a1]" in muted and "volume=0[a0]" not in muted
-    single = audio_filter_graph(segs[:1], "stretch", Fraction(1))
-    assert single == "[1:a:0]atrim=start=0:end=1,asetpts=PTS-STARTPTS[a0];[a0]apad=whole_dur=1,atrim=end=1[aout]"
 
 
 def _job(tmp_path, **kw):
