@@ -36,7 +36,7 @@ from .config import Config, check_paths
 from .errors import SlowmoError, UsageError
 from .job import Job, prepare
 from .models import load_model
-from .taps import audio_args
+from .taps import source_streams
 from .worker import Task, TaskResult
 
 __all__ = ["run_chunked", "run_folder", "FolderResult", "VIDEO_EXTENSIONS", "expand_inputs"]
@@ -270,7 +270,7 @@ def _join(exe: str, job: Job, files: list[Path], folder: Path) -> None:
     listing = folder / "concat.txt"
     listing.write_text("".join(f"file '{_concat_escape(str(f))}'\n" for f in files))
     with atomic_path(cfg.output) as temp:
-        ff.run_short(ff.concat_argv(exe, str(listing), temp, audio_args(job), cfg.input), "joining the chunks")
+        ff.run_short(ff.concat_argv(exe, str(listing), temp, source_streams(job), cfg.input), "joining the chunks")
         expected = job.expected_output
         got = ff.probe(temp, exe).n_frames
         if got != expected:

@@ -47,7 +47,8 @@ def container_of(cfg: Config) -> str:
 
 
 def encoder_argv(exe: str, job: Job, raw: ff.RawVideo, target: str, audio: Sequence[str]) -> list[str]:
-    """Frames on stdin (and the source file's audio as input 1, if any) -> ``target``."""
+    """Frames on stdin (and the source file as input 1, for its audio and other streams, if
+    ``audio`` maps any) -> ``target``."""
     cfg = job.cfg
     video = ff.video_out(container_of(cfg), raw, cfg.crf, cfg.encoder_args, lambda e: ff.encoder_pix_fmts(exe, e))
     for note in video.notes:
@@ -106,7 +107,7 @@ class EncoderTap(FedEncoder):
         target = "pipe:1" if cfg.output_is_pipe else stack.enter_context(
             atomic_sequence(cfg.output) if is_sequence(cfg.output) else atomic_path(cfg.output))
         out = (stdout if stdout is not None else sys.stdout.fileno()) if cfg.output_is_pipe else subprocess.DEVNULL
-        argv = encoder_argv(ff.find_ffmpeg(), job, raw, target, audio_args(job))
+        argv = encoder_argv(ff.find_ffmpeg(), job, raw, target, source_streams(job))
         encoder = stack.enter_context(ff.FFmpegProcess(argv, role="encoder", stdin=subprocess.PIPE, stdout=out))
         what = "to standard output" if cfg.output_is_pipe else cfg.output
         super().__init__(encoder, what, max(cfg.queue_size, cfg.factor), progress)
@@ -133,3 +134,26 @@ def audio_args(job: Job) -> list[str]:
     return au.audio_args(mode=cfg.audio, segments=plan.audio_segments(n), tracks=info.audio, video_start=info.start,
                          output=None if cfg.output_is_pipe else cfg.output,
                          timing_kept=plan.mode == "fps" and whole)  # fmt: skip
+
+
+def other_streams(job: Job) -> list[str]:
+    """Subtitles and attachments are copied when the output plays the whole input at its own
+    pace into a Matroska file (which takes them all); anything else is dropped in one line."""
+    cfg, plan, info = job.cfg, job.plan, job.info
+    counts = {"subtitle": len(info.subtitles), "attachment": info.attachments, "data": info.data_streams}
+    if not any(counts.values()) or cfg.input_is_pipe or job.chunk is not None or info.n_frames is None:
+        return []
+    whole = plan.trim_start == 0 and (plan.trim_stop is None or plan.trim_stop >= info.n_frames)
+    if plan.mode == "fps" and whole and container_of(cfg) == ".mkv":
+        kept, counts = ["-map", "1:s?", "-c:s", "copy", "-map", "1:t?", "-c:t", "copy"], {"data": info.data_streams}
+    else:
+        kept = []
+    dropped = ", ".join(f"{n} {kind} stream{'s' * (n > 1)}" for kind, n in counts.items() if n)
+    if dropped:
+        log.warning("not kept: %s (only a whole-input --mode fps run into .mkv copies them)", dropped)
+    return kept
+
+
+def source_streams(job: Job) -> list[str]:
+    """Everything the encoder takes from the source file (its input 1): audio, then the rest."""
+    return audio_args(job) + other_streams(job)

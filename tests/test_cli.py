@@ -397,3 +397,19 @@ def test_api_takes_paths_and_one_range_string_and_names_bad_options(clip50, tmp_
 def test_stats_count_the_frames_used(clip50, tmp_path):
     proc = run_cli(str(clip50), "-o", str(tmp_path / "o.mp4"), "--trim", "10:20", "--stats")
     assert "10 frames in" in proc.stderr, proc.stderr
+
+
+def test_subtitles_are_copied_in_fps_mode_and_otherwise_named(tmp_path):
+    clip = make_clip(tmp_path / "a.mkv")
+    srt = tmp_path / "s.srt"
+    srt.write_text("1\n00:00:00,500 --> 00:00:01,000\nhello\n")
+    src = tmp_path / "sub.mkv"
+    subprocess.run([find_ffmpeg(), "-v", "error", "-i", str(clip), "-i", str(srt), "-map", "0", "-map", "1", "-c", "copy",
+                    str(src)], check=True)  # fmt: skip
+    out = tmp_path / "fps.mkv"
+    proc = run_cli(str(src), "-o", str(out), "--mode", "fps")
+    assert proc.returncode == 0 and "not kept" not in proc.stderr, proc.stderr
+    kinds = subprocess.run([find_ffmpeg(), "-hide_banner", "-i", str(out)], capture_output=True, text=True).stderr
+    assert "Subtitle: subrip" in kinds or "Subtitle: srt" in kinds, kinds
+    proc = run_cli(str(src), "-o", str(tmp_path / "slow.mkv"), "--range", "10:20")
+    assert proc.returncode == 0 and "not kept: 1 subtitle stream" in proc.stderr, proc.stderr
