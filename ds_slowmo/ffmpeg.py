@@ -598,7 +598,41 @@ def probe(path: str, ffmpeg: Optional[str] = None) -> VideoInfo:
     info = parse_input_info(err)
     width, height, rate = parse_y4m_header(header)
     info = replace(info, width=width, height=height, rate=rate)
-    return packets_info(info, parse_framecrc(out.decode("ascii", "replace")))
+    info = packets_info(info, parse_framecrc(out.decode("ascii", "replace")))
+    return audio_starts(exe, path, info) if info.audio else info
+
+
+def first_frames_argv(exe: str, path: str, n_audio: int) -> list[str]:
+    """Decode the first video frame and each audio track's first sample, saying their times
+    (``showinfo@v``, ``ashowinfo@aJ``), on the timeline the encoder's audio input has."""
+    chains = ["[0:v:0]trim=end_frame=1,showinfo@v[v]"] + [
+        f"[0:a:{j}]atrim=end_sample=1,ashowinfo@a{j}[a{j}]" for j in range(n_audio)]  # fmt: skip
+    maps = [a for label in ["v"] + [f"a{j}" for j in range(n_audio)] for a in ("-map", f"[{label}]")]
+    return preamble(exe, "info") + ["-i", path_arg(path), "-filter_complex", ";".join(chains), *maps, "-f", "null", "-"]
+
+
+_FIRST_RE = re.compile(r"^\[a?showinfo@(\w+) @ [^\]]*\].*?pts_time:(-?[\d.]+)", re.MULTILINE)
+
+
+def parse_first_times(stderr: str) -> dict[str, Fraction]:
+    """``{"v": t, "a0": t, ...}``: the first time each named showinfo reported."""
+    found: dict[str, Fraction] = {}
+    for m in _FIRST_RE.finditer(stderr):
+        found.setdefault(m.group(1), Fraction(m.group(2)))
+    return found
+
+
+def audio_starts(exe: str, path: str, info: VideoInfo) -> VideoInfo:
+    """Each audio track's start, measured where it counts: its first *decoded* sample against
+    the first decoded frame (an AAC track's first packet is a priming packet before 0, which
+    the decoder drops), placed on the video's own timeline (``info.start``)."""
+    _, _, err = run_short(first_frames_argv(exe, path, len(info.audio)), f"reading the first frames of {path}")
+    times = parse_first_times(err)
+    if "v" not in times:
+        return info
+    shift = info.start - times["v"]
+    audio = tuple(replace(a, start=times[f"a{j}"] + shift) if f"a{j}" in times else a for j, a in enumerate(info.audio))
+    return replace(info, audio=audio)
 
 
 def is_url(path: str) -> bool:
