@@ -23,20 +23,9 @@ from .errors import (
 from .pipeline import RunStats, slowmo_frames
 
 __version__ = "0.1.0"
-__all__ = [
-    "__version__",
-    "slowmo",
-    "slowmo_frames",
-    "Config",
-    "RunStats",
-    "SlowmoError",
-    "UsageError",
-    "InputError",
-    "FFmpegError",
-    "ModelError",
-    "ModelUnavailable",
-    "OutputClosed",
-]
+__all__ = ["__version__", "slowmo", "slowmo_frames", "Config", "RunStats"] + [
+    "SlowmoError", "UsageError", "InputError", "FFmpegError", "ModelError", "ModelUnavailable", "OutputClosed",
+]  # fmt: skip
 
 
 def slowmo(src: "str | os.PathLike[str]", dst: "str | os.PathLike[str]", **options: Any) -> RunStats:

@@ -31,7 +31,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Callable, Generic, Iterable, Iterator, Optional, Protocol, Sequence, TypeVar, Union
+from typing import Any, Callable, Generic, Iterable, Iterator, Optional, Protocol, Sequence, TypeVar, Union
 
 import numpy as np
 
@@ -291,30 +291,18 @@ def checked_rgb(source: Iterable[np.ndarray], first_index: int = 0) -> Iterator[
         yield frame
 
 
-def interpolate_frames(
-    source: Iterable[np.ndarray],
-    plan: Plan,
-    model: Interpolator,
-    *,
-    batch_size: int = 1,
-    stats: Optional[StageStats] = None,
-    scene_threshold: Optional[float] = CUT_THRESHOLD,
-    dedupe: Optional[float] = None,
-    first_index: int = 0,
-    stop_before: Optional[int] = None,
-) -> Iterator[np.ndarray]:
-    """:func:`make_frames` for ``(H, W, 3)`` uint8 RGB frames and an :class:`Interpolator`.
+def interpolate_frames(source: Iterable[np.ndarray], plan: Plan, model: Interpolator, **options: Any) -> Iterator[np.ndarray]:
+    """:func:`make_frames` (same keyword ``options``) for ``(H, W, 3)`` uint8 RGB frames and an
+    :class:`Interpolator`, through the model's door for rgb24.
 
     ``scene_threshold=None`` turns cut detection off; ``dedupe`` is the duplicate threshold,
     ``None`` for off. ``stats`` (a :class:`StageStats`, or the run's ``RunStats``) is updated.
     A chunk of a longer run: ``first_index`` is the source number of the first frame of
     ``source``; with ``stop_before`` the output ends before position ``stop_before``.
     """
-    frames = checked_rgb(source, first_index)
+    frames = checked_rgb(source, options.get("first_index", 0))
     first = next(frames, None)
     if first is None:
         return iter(())
     door = Door(model, NATIVE["rgb24"], first.shape[1], first.shape[0], Colour())
-    return make_frames(itertools.chain([first], frames), plan, door, door.thumb, batch_size=batch_size, stats=stats,
-                       scene_threshold=scene_threshold, dedupe=dedupe, first_index=first_index,
-                       stop_before=stop_before)  # fmt: skip
+    return make_frames(itertools.chain([first], frames), plan, door, door.thumb, **options)
