@@ -42,6 +42,8 @@ __all__ = [
     "decoder_argv",
     "decoder_filters",
     "decode_window",
+    "file_decoder_argv",
+    "constant_rate",
     "parse_first_frame_time",
     "VideoInfo",
     "probe",
@@ -125,6 +127,7 @@ class VideoInfo:
     chroma_location: Optional[str] = None
     mastering_display: Optional[str] = None
     content_light: Optional[str] = None
+    cfr_rate: Optional[Fraction] = None  # set by constant_rate(): the decoder converts to this rate
 
     @property
     def has_audio(self) -> bool:
@@ -706,7 +709,7 @@ def decode_window(
         argv[argv.index("warning")] = "info"
         code, _, err = _run_capture(argv, "seek check")
         t = parse_first_frame_time(err) if code == 0 else None
-        if t is not None and w.expect[0] <= t < w.expect[1]:
+        if t is not None and w.expect is not None and w.expect[0] <= t < w.expect[1]:
             return w
         log.debug("seek to %ss for frame %d gave a frame at %ss; trying further back", w.seek, w.first, t)
     log.info("frame %d can't be reached by seeking exactly; decoding from the start", windows[-1].first)
@@ -726,5 +729,19 @@ def constant_rate(info: VideoInfo) -> tuple[VideoInfo, Optional[tl.CfrGrid]]:
         f"{info.rate.numerator}/{info.rate.denominator}" if info.rate.denominator != 1 else info.rate.numerator,
         info.n_frames, grid.count, grid.duplicated, grid.dropped,
     )  # fmt: skip
-    view = replace(info, n_frames=grid.count, frame_times=grid.times(), keyframes=tuple(keys), start=grid.start)
+    view = replace(info, n_frames=grid.count, frame_times=grid.times(), keyframes=tuple(keys), start=grid.start,
+                   cfr_rate=info.rate)  # fmt: skip
     return view, grid
+
+
+def file_decoder_argv(
+    exe: str, path: str, info: VideoInfo, first: int, count: Optional[int], pix_fmt: str = "rgb24"
+) -> list[str]:
+    """A decoder of the file ``path`` delivering exactly its frames ``[first, first + count)``
+    (``count=None``: to the end), as :func:`constant_rate` numbers them: it seeks where a
+    one-frame check (:func:`decode_window`) shows the seek right, else decodes from the start."""
+    if info.cfr_rate is not None and count is None and info.n_frames is not None:
+        count = info.n_frames - first  # the cloned last frame would go on forever
+    windows = tl.decode_windows(info.frame_times, info.keyframes, first, count)
+    window = decode_window(exe, path, windows, info.cfr_rate)
+    return decoder_argv(exe, path, pipe=False, window=window, pix_fmt=pix_fmt, cfr_rate=info.cfr_rate)

@@ -22,7 +22,6 @@ from typing import IO, Any, Callable, Iterable, Iterator, Optional, Sequence, Un
 import numpy as np
 
 from . import ffmpeg as ff
-from . import timeline as tl
 from .audio import audio_filter_graph
 from .cache import temp_beside
 from .chunks import Chunk
@@ -364,7 +363,7 @@ class _Compare:
         self.temp = temp_beside(cfg.compare)
         w2, h = 2 * info.width, info.height
         self.decoder = stack.enter_context(ff.FFmpegProcess(
-            ff.decoder_argv(exe, cfg.input, pipe=False, limit=plan.trim_stop), role="compare decoder",
+            ff.file_decoder_argv(exe, cfg.input, info, 0, plan.trim_stop), role="compare decoder",
             stdout=subprocess.PIPE))  # fmt: skip
         speed = f"x{cfg.factor} {'slow motion' if cfg.mode == 'slowmo' else 'frame rate'}"
         labels = label_filter([("original", 0), (f"ds-slowmo {model_name} {speed}", info.width)], h)
@@ -469,9 +468,8 @@ def run(
     exe = ff.find_ffmpeg()
     _check_output_target(cfg)
     info: Optional[ff.VideoInfo] = None
-    grid: Optional[tl.CfrGrid] = None
     if not cfg.input_is_pipe:
-        info, grid = ff.constant_rate(ff.probe(cfg.input, exe))
+        info = ff.constant_rate(ff.probe(cfg.input, exe))[0]
         if info.n_frames == 0:
             raise InputError(f"{cfg.input} has no video frames")
 
@@ -498,15 +496,12 @@ def run(
                 limit = plan.trim_stop - first
             else:
                 limit = None
-            cfr_rate = info.rate if grid is not None and info is not None else None
-            if cfr_rate is not None and limit is None and info is not None and info.n_frames is not None:
-                limit = info.n_frames - first  # the converted frames end where the plan says
-            dwin = None  # a file: the frames [first, first + limit), checked when it seeks
-            if info is not None:
-                dwin = ff.decode_window(exe, cfg.input, tl.decode_windows(info.frame_times, info.keyframes, first, limit),
-                                        cfr_rate)  # fmt: skip
+            if info is not None:  # a file: exactly the frames [first, first + limit), by their timestamps
+                dec_argv = ff.file_decoder_argv(exe, cfg.input, info, first, limit)
+            else:
+                dec_argv = ff.decoder_argv(exe, cfg.input, pipe=True, limit=limit)
             decoder = stack.enter_context(ff.FFmpegProcess(
-                ff.decoder_argv(exe, cfg.input, pipe=cfg.input_is_pipe, window=dwin, limit=limit, cfr_rate=cfr_rate),
+                dec_argv,
                 role="decoder", stdin=(stdin if stdin is not None else sys.stdin.fileno()) if cfg.input_is_pipe else subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
             ))  # fmt: skip
