@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Optional
@@ -21,24 +22,24 @@ from ds_slowmo.plan import parse_span
 
 S = "testsrc2=size=160x120"
 CLIPS = {
-    "mp4": ["-f", "lavfi", "-i", f"{S}:rate=25", "-t", "4", "-c:v", "libx264", "-pix_fmt", "yuv420p"],
+    "mp4": ["-f", "lavfi", "-i", f"{S}:rate=25", "-t", "4", "-g", "12", "-c:v", "libx264", "-pix_fmt", "yuv420p"],
     "offset.mkv": [],  # see _make
     "avi": ["-f", "lavfi", "-i", f"{S}:rate=2997/125", "-t", "4", "-c:v", "mpeg4", "-bf", "2"],
     "gop.ts": ["-f", "lavfi", "-i", f"{S}:rate=25", "-t", "4", "-c:v", "libx264", "-g", "12",
                "-pix_fmt", "yuv420p", "-output_ts_offset", "10", "-f", "mpegts"],
     "default.ts": ["-f", "lavfi", "-i", f"{S}:rate=25", "-t", "4"],
     "vfr.mp4": ["-f", "lavfi", "-i", f"{S}:rate=25:d=2", "-f", "lavfi", "-i", f"{S}:rate=12.5:d=2",
-                "-filter_complex", "[0:v][1:v]concat=n=2:v=1:a=0", "-fps_mode", "vfr", "-c:v", "libx264",
+                "-filter_complex", "[0:v][1:v]concat=n=2:v=1:a=0", "-fps_mode", "vfr", "-g", "12", "-c:v", "libx264",
                 "-pix_fmt", "yuv420p"],
 }  # fmt: skip
-STARTS = (1, 11, 20, 37, 58)
+STARTS = (1, 11, 20, 37, 58)  # with 12-frame GOPs, all but 1 and 11 seek (and are checked)
 
 
 def _make(exe: str, folder: Path, name: str) -> Path:
     path = folder / (name if "." in name else f"clip.{name}")
     if name == "offset.mkv":  # audio first, video 23 ms later, the same with ffmpeg 5.1 and 9.0
         video, audio = folder / "v.mkv", folder / "a.wav"
-        subprocess.run([exe, "-v", "error", "-y", "-f", "lavfi", "-i", f"{S}:rate=25", "-t", "4", "-c:v", "libx264",
+        subprocess.run([exe, "-v", "error", "-y", "-f", "lavfi", "-i", f"{S}:rate=25", "-t", "4", "-g", "12", "-c:v", "libx264",
                         "-pix_fmt", "yuv420p", str(video)], check=True)  # fmt: skip
         subprocess.run([exe, "-v", "error", "-y", "-f", "lavfi", "-i", "sine=d=4", str(audio)], check=True)
         argv = [exe, "-v", "error", "-y", "-itsoffset", "0.023", "-i", str(video), "-i", str(audio),
@@ -99,6 +100,16 @@ def test_jobs_give_the_single_runs_frames(clips, ffmpeg_exe, tmp_path, name):
     chunked = _run_fps2(ffmpeg_exe, clips[name], tmp_path / "two.nut", jobs=2, chunk_seconds=1.0)
     assert chunked == single
     assert single == _reference(ffmpeg_exe, clips[name])
+
+
+@pytest.mark.parametrize("name", ["gop.ts", "offset.mkv", "vfr.mp4"])
+def test_seeks_are_checked(clips, ffmpeg_exe, name):
+    info = ff.constant_rate(ff.probe(str(clips[name]), ffmpeg_exe))[0]
+    windows = tl.decode_windows(info.frame_times, info.keyframes, 37, 3)
+    assert ff.decode_window(ffmpeg_exe, str(clips[name]), windows, info.cfr_rate).seek is not None
+    lo, hi = windows[0].expect or (0, 0)
+    wrong = [replace(w, expect=(hi, hi + 1)) for w in windows[:-1]] + windows[-1:]  # as if the seek overshot
+    assert ff.decode_window(ffmpeg_exe, str(clips[name]), wrong, info.cfr_rate) == windows[-1]
 
 
 def test_probe_offsets(clips, ffmpeg_exe):
