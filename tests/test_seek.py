@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Optional
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ds_slowmo import ffmpeg as ff
 from ds_slowmo import timeline as tl
@@ -140,8 +142,6 @@ def test_vfr_count_matches_ffmpeg(clips, ffmpeg_exe):
 # ---------------------------------------------------------------------------------------------
 # Pure timeline bookkeeping
 
-from hypothesis import given  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
 
 
 @pytest.mark.parametrize("x, n", [(Fraction(1, 2), 1), (Fraction(3, 2), 2), (Fraction(-1, 2), -1),
@@ -208,3 +208,19 @@ def test_decode_windows():
     assert tl.decode_windows(times, [0, 12], 0, 4) == [tl.DecodeWindow(0, 4)]
     far = tl.decode_windows([Fraction(k, 25) for k in range(1000)], [0, 500], 600, 1)
     assert [w.seek for w in far[:-1]] == [Fraction(20) - Fraction(1, 50), Fraction(17) - Fraction(1, 50)]
+
+
+@given(st.lists(st.integers(1, 90), min_size=2, max_size=60), st.data())
+def test_decode_windows_properties(gaps, data):
+    times = [Fraction(0)]
+    for g in gaps:
+        times.append(times[-1] + Fraction(g, 1000))
+    first = data.draw(st.integers(1, len(times) - 1))
+    keys = sorted(set(data.draw(st.lists(st.integers(0, len(times) - 1), max_size=6))) | {0})
+    windows = tl.decode_windows(times, keys, first, 2)
+    assert windows[-1] == tl.DecodeWindow(first, 2, select_index=first)  # always a sure way last
+    for w in windows[:-1]:
+        assert w.seek is not None and 0 < w.seek < times[first]
+        assert w.select_time is not None and times[first - 1] < w.select_time < times[first]  # only first on
+        assert w.expect is not None and w.expect[0] <= times[first] < w.expect[1]
+        assert first + 1 == len(times) or w.expect[1] <= times[first + 1]  # and not the next one
