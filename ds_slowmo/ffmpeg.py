@@ -19,7 +19,6 @@ except ImportError:  # pragma: no cover - not on Windows
 import re
 import shutil
 import subprocess
-import tempfile
 import threading
 from dataclasses import dataclass, replace
 from fractions import Fraction
@@ -549,23 +548,21 @@ def packets_info(info: VideoInfo, packets: dict[int, Packets]) -> VideoInfo:
 
 
 def probe(path: str, ffmpeg: Optional[str] = None) -> VideoInfo:
-    """Probe a file (not a pipe) in one ffmpeg run without decoding more than a frame: the
-    stream lines (``-v verbose``), every video and audio packet's timestamps (``framecrc`` of a
-    stream copy), and the exact nominal rate (the header of a one-frame y4m)."""
+    """Probe a file (not a pipe) without decoding more than a frame: the stream lines
+    (``-v verbose``) and every video and audio packet's timestamps (``framecrc`` of a stream
+    copy) in one run; the exact nominal rate from the header of a one-frame y4m in a second
+    (in one run, ffmpeg 5.1 would decode the whole file for that one frame)."""
     exe = ffmpeg or find_ffmpeg()
     _check_readable(path)
-    with tempfile.TemporaryDirectory(prefix="ds-slowmo-probe-") as tmp:
-        y4m = os.path.join(tmp, "one.y4m")
-        argv = [
-            exe, "-hide_banner", "-nostdin", "-nostats", "-v", "verbose", "-i", path,
-            "-map", "0:v:0", "-map", "0:a?", "-c", "copy", "-f", "framecrc", "pipe:1",
-            "-map", "0:v:0", "-frames:v", "1", "-pix_fmt", "yuv444p", "-f", "yuv4mpegpipe", "-y", y4m,
-        ]  # fmt: skip
-        code, out, err = _run_capture(argv, "probe")
-        header = b""
-        if os.path.exists(y4m):
-            with open(y4m, "rb") as fh:
-                header = fh.read(256)
+    argv = [exe, "-hide_banner", "-nostdin", "-nostats", "-v", "verbose", "-i", path,
+            "-map", "0:v:0", "-map", "0:a?", "-c", "copy", "-f", "framecrc", "pipe:1"]  # fmt: skip
+    code, out, err = _run_capture(argv, "probe")
+    header = b""
+    if code == 0:
+        argv = [exe, "-hide_banner", "-nostdin", "-nostats", "-v", "error", "-i", path,
+                "-map", "0:v:0", "-frames:v", "1", "-pix_fmt", "yuv444p", "-f", "yuv4mpegpipe", "pipe:1"]  # fmt: skip
+        code, header, more = _run_capture(argv, "probe")
+        err += more
     if code != 0 or not header:
         if "Stream #0" in err and "Video:" not in _input_block(err):
             raise InputError(f"{path} has no video stream")
