@@ -42,6 +42,8 @@ __all__ = [
     "decoder_argv",
     "decoder_filters",
     "decode_window",
+    "file_decoder_argv",
+    "constant_rate",
     "parse_first_frame_time",
     "VideoInfo",
     "probe",
@@ -123,6 +125,7 @@ class VideoInfo:
     chroma_location: Optional[str] = None
     mastering_display: Optional[str] = None
     content_light: Optional[str] = None
+    cfr_rate: Optional[Fraction] = None  # set by constant_rate(): the decoder converts to this rate
 
     @property
     def has_audio(self) -> bool:
@@ -550,46 +553,20 @@ def run_short(argv: Sequence[str], what: str, stdin: Optional[bytes] = None, *, 
     return proc.returncode, out, text
 
 
-class SidePipe:
-    """A second output pipe for a short command (``pipe:N``), read by a thread while the
-    command runs, so that neither end blocks whatever it writes."""
-
-    def __init__(self) -> None:
-        self.read_fd, self.fd = os.pipe()
-        self.data = b""
-        self._thread = threading.Thread(target=self._read, daemon=True, name="ffmpeg-side-pipe")
-        self._thread.start()
-
-    @property
-    def name(self) -> str:
-        return f"pipe:{self.fd}"
-
-    def _read(self, keep: int = 1 << 16) -> None:
-        with os.fdopen(self.read_fd, "rb") as fh:  # keep the start, drain the rest
-            while block := fh.read(keep):
-                if len(self.data) < keep:
-                    self.data += block[: keep - len(self.data)]
-
-    def __enter__(self) -> "SidePipe":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        os.close(self.fd)  # the child has its own copy; ours must go for the reader to see EOF
-        self._thread.join()
-
-
 def probe(path: str, ffmpeg: Optional[str] = None) -> VideoInfo:
-    """Probe a file (not a pipe) in one ffmpeg run without decoding more than a frame: the
-    stream lines (``-v verbose``), every video and audio packet's timestamps (``framecrc`` of a
-    stream copy), and the exact nominal rate (the header of a one-frame y4m)."""
+    """Probe a file (not a pipe) without decoding more than a frame: the stream lines
+    (``-v verbose``) and every video and audio packet's timestamps (``framecrc`` of a stream
+    copy) in one run; the exact nominal rate from the header of a one-frame y4m in a second
+    (in one run, ffmpeg 5.1 would decode the whole file for that one frame)."""
     exe = ffmpeg or find_ffmpeg()
-    with SidePipe() as side:  # the one-frame y4m, beside the packet list on stdout
-        argv = preamble(exe, "verbose") + [
-            "-i", path_arg(path), "-map", "0:v:0", "-map", "0:a?", "-c", "copy", "-f", "framecrc", "pipe:1",
-            "-map", "0:v:0", "-frames:v", "1", "-pix_fmt", "yuv444p", "-f", "yuv4mpegpipe", side.name,
-        ]  # fmt: skip
-        code, out, err = run_short(argv, "probe", check=False, pass_fds=(side.fd,))
-    header = side.data[:256]
+    argv = preamble(exe, "verbose") + ["-i", path_arg(path), "-map", "0:v:0", "-map", "0:a?", "-c", "copy",
+                                       "-f", "framecrc", "pipe:1"]  # fmt: skip
+    code, out, err = run_short(argv, "probe", check=False)
+    header = b""
+    if code == 0:  # the first frames, decoded: the exact rate, the upright size, each track's start
+        n_audio = sum(m.group("kind") == "Audio" for m in _STREAM_RE.finditer(_input_block(err)))
+        code, header, first = run_short(first_frames_argv(exe, path, n_audio), "probe", check=False)
+        err += first
     if code != 0 or not header:
         if "Stream #0" in err and "Video:" not in _input_block(err):
             raise InputError(f"{path} has no video stream")
@@ -599,16 +576,19 @@ def probe(path: str, ffmpeg: Optional[str] = None) -> VideoInfo:
     width, height, rate = parse_y4m_header(header)
     info = replace(info, width=width, height=height, rate=rate)
     info = packets_info(info, parse_framecrc(out.decode("ascii", "replace")))
-    return audio_starts(exe, path, info) if info.audio else info
+    return decoded_starts(info, parse_first_times(first))
 
 
 def first_frames_argv(exe: str, path: str, n_audio: int) -> list[str]:
-    """Decode the first video frame and each audio track's first sample, saying their times
-    (``showinfo@v``, ``ashowinfo@aJ``), on the timeline the encoder's audio input has."""
+    """Decode the first video frame (as a one-frame y4m on stdout: its header has the exact
+    rate and the upright size) and each audio track's first sample, saying their times
+    (``showinfo@v``, ``ashowinfo@aJ``) on the timeline the encoder's audio input has."""
     chains = ["[0:v:0]trim=end_frame=1,showinfo@v[v]"] + [
         f"[0:a:{j}]atrim=end_sample=1,ashowinfo@a{j}[a{j}]" for j in range(n_audio)]  # fmt: skip
-    maps = [a for label in ["v"] + [f"a{j}" for j in range(n_audio)] for a in ("-map", f"[{label}]")]
-    return preamble(exe, "info") + ["-i", path_arg(path), "-filter_complex", ";".join(chains), *maps, "-f", "null", "-"]
+    audio = [a for j in range(n_audio) for a in ("-map", f"[a{j}]")]
+    return preamble(exe, "info") + ["-i", path_arg(path), "-filter_complex", ";".join(chains),
+                                    "-map", "[v]", "-pix_fmt", "yuv444p", "-f", "yuv4mpegpipe", "pipe:1",
+                                    *((audio + ["-f", "null", "-"]) if audio else [])]  # fmt: skip
 
 
 _FIRST_RE = re.compile(r"^\[a?showinfo@(\w+) @ [^\]]*\].*?pts_time:(-?[\d.]+)", re.MULTILINE)
@@ -622,12 +602,10 @@ def parse_first_times(stderr: str) -> dict[str, Fraction]:
     return found
 
 
-def audio_starts(exe: str, path: str, info: VideoInfo) -> VideoInfo:
+def decoded_starts(info: VideoInfo, times: dict[str, Fraction]) -> VideoInfo:
     """Each audio track's start, measured where it counts: its first *decoded* sample against
     the first decoded frame (an AAC track's first packet is a priming packet before 0, which
     the decoder drops), placed on the video's own timeline (``info.start``)."""
-    _, _, err = run_short(first_frames_argv(exe, path, len(info.audio)), f"reading the first frames of {path}")
-    times = parse_first_times(err)
     if "v" not in times:
         return info
     shift = info.start - times["v"]
@@ -1007,5 +985,16 @@ def constant_rate(info: VideoInfo) -> tuple[VideoInfo, Optional[tl.CfrGrid]]:
         f"{info.rate.numerator}/{info.rate.denominator}" if info.rate.denominator != 1 else info.rate.numerator,
         info.n_frames, grid.count, grid.duplicated, grid.dropped,
     )  # fmt: skip
-    view = replace(info, n_frames=grid.count, frame_times=grid.times(), keyframes=tuple(keys), start=grid.start)
+    view = replace(info, n_frames=grid.count, frame_times=grid.times(), keyframes=tuple(keys), start=grid.start,
+                   cfr_rate=info.rate)  # fmt: skip
     return view, grid
+
+
+def file_window(exe: str, path: str, info: VideoInfo, first: int, count: Optional[int]) -> tl.DecodeWindow:
+    """How a decoder of the file ``path`` delivers exactly its frames ``[first, first + count)``
+    (``count=None``: to the end), as :func:`constant_rate` numbers them: a seek that a
+    one-frame check (:func:`decode_window`) shows right, else decoding from the start."""
+    if info.cfr_rate is not None and count is None and info.n_frames is not None:
+        count = info.n_frames - first  # the cloned last frame would go on forever
+    windows = tl.decode_windows(info.frame_times, info.keyframes, first, count)
+    return decode_window(exe, path, windows, info.cfr_rate)

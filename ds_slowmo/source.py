@@ -14,14 +14,12 @@ import sys
 import threading
 from contextlib import ExitStack
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import Any, Iterator, Optional
 
 import numpy as np
 
 from . import ffmpeg as ff
 from . import colour
-from . import timeline as tl
 from .chunks import Chunk
 from .config import Config
 from .errors import FFmpegError, InputError, ffmpeg_said
@@ -125,10 +123,10 @@ def open_source(cfg: Config, stack: ExitStack, stop: threading.Event, *, chunk: 
         native = _native(info.pix_fmt if chosen.replace("yuvj", "yuv") == info.pix_fmt.replace("yuvj", "yuv") else chosen)
         job = prepare(cfg, info)
     else:
-        info, grid = ff.constant_rate(info or ff.probe(cfg.input, exe))
-        job = prepare(cfg, info, chunk)
+        job = prepare(cfg, ff.constant_rate(info or ff.probe(cfg.input, exe))[0], chunk)
         native = _native(job.info.pix_fmt)
-        window, cfr_rate = file_window(exe, job, grid is not None)
+        cfr_rate = job.info.cfr_rate
+        window = ff.file_window(exe, cfg.input, job.info, job.window.first, job.window.count)
         original = Original(ff.decoder_input(cfg.input, window), ff.decoder_filters(window, cfr_rate) + deinterlace(job),
                             window.count)  # fmt: skip
         decoder = stack.enter_context(ff.FFmpegProcess(
@@ -155,19 +153,6 @@ def decoded_as(pix_fmt: str, native: Native) -> str:
     """The decoder's output format: the native one, except that a yuvj input keeps its own name
     (the same samples; asking for the yuv twin would squeeze full range into limited)."""
     return pix_fmt if pix_fmt.startswith("yuvj") and pix_fmt.replace("yuvj", "yuv") == native.fmt.name else native.fmt.name
-
-
-def file_window(exe: str, job: Job, vfr: bool) -> tuple[tl.DecodeWindow, Optional[Fraction]]:
-    """How a file's decoder delivers exactly the job's frames: a seek that was checked to land
-    on the first wanted frame, or decoding from the start; a variable-rate input converted to
-    its nominal rate (frames counted by the plan's own conversion)."""
-    info, w = job.info, job.window
-    cfr_rate = info.rate if vfr else None
-    count = w.count
-    if cfr_rate is not None and count is None and info.n_frames is not None:
-        count = info.n_frames - w.first  # the converted frames end where the plan says
-    options = tl.decode_windows(info.frame_times, info.keyframes, w.first, count)
-    return ff.decode_window(exe, job.cfg.input, options, cfr_rate), cfr_rate
 
 
 def deinterlace(job: Job) -> list[str]:

@@ -9,6 +9,11 @@ import pytest
 from ds_slowmo.audio import atempo_chain
 from ds_slowmo.config import Config
 from ds_slowmo import ffmpeg as ff
+from ds_slowmo import timeline as tl
+from ds_slowmo.ffmpeg import (
+    AudioStream, SubtitleStream, VideoInfo, constant_rate, decoder_filters, packet_rate, packets_info,
+    parse_first_frame_time, parse_framecrc,
+)  # fmt: skip
 from ds_slowmo.errors import FFmpegError, InputError, UsageError
 from ds_slowmo.config import check_paths
 from ds_slowmo.ffmpeg import RawVideo, decoder_argv, parse_input_info, parse_y4m_header, rationalize_fps, video_out
@@ -185,11 +190,6 @@ def test_config_same_file_in_and_out(tmp_path):
 # ---------------------------------------------------------------------------------------------
 # The richer probe: stream lines and packet timestamps, as ffmpeg 5.1 and 9.0 print them
 
-from ds_slowmo import timeline as tl  # noqa: E402
-from ds_slowmo.ffmpeg import (  # noqa: E402
-    AudioStream, SubtitleStream, VideoInfo, constant_rate, decoder_filters, packet_rate, packets_info,
-    parse_first_frame_time, parse_framecrc,
-)  # fmt: skip
 
 # ffmpeg 5.1, -v verbose, an HEVC mkv with two audio tracks, subtitles and a font
 RICH_MKV_51 = """\
