@@ -42,7 +42,7 @@ __all__ = [
     "decoder_argv",
     "decoder_filters",
     "decode_window",
-    "file_decoder_argv",
+    "file_window",
     "constant_rate",
     "parse_first_frame_time",
     "VideoInfo",
