@@ -16,12 +16,11 @@ the same chunks.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import Optional, Sequence
 
 from .plan import Plan
 
-__all__ = ["Chunk", "chunk_plan", "boundaries", "seek_seconds"]
+__all__ = ["Chunk", "Window", "chunk_plan", "boundaries", "decode_window"]
 
 
 @dataclass(frozen=True)
@@ -38,18 +37,26 @@ class Chunk:
         """Source frames its decoder must deliver: its own, plus one of overlap."""
         return self.stop - self.start + (0 if self.last else 1)
 
-    def seek_seconds(self, rate: Fraction) -> Optional[Fraction]:
-        """Where its decoder seeks (see :func:`seek_seconds`)."""
-        return seek_seconds(self.start, rate)
+
+@dataclass(frozen=True)
+class Window:
+    """The source frames a decoder delivers: from ``first``, at most ``count`` (None: to the
+    end). ``exact``: exactly ``count`` must come (a chunk), else fewer means the input ended."""
+
+    first: int
+    count: Optional[int]
+    exact: bool = False
 
 
-def seek_seconds(start: int, rate: Fraction) -> Optional[Fraction]:
-    """Where a decoder seeks to start at frame ``start``: half a frame before it (None: from
-    the beginning). ffmpeg's input seek decodes from the keyframe before and drops frames
-    earlier than this, so the first frame out is exactly ``start``."""
-    if start == 0:
-        return None
-    return (Fraction(start) - Fraction(1, 2)) / rate
+def decode_window(plan: Plan, *, seekable: bool, chunk: Optional[Chunk] = None) -> Window:
+    """Where decoding starts and stops. A chunk reads its own frames and one of overlap; a file
+    starts at the trim's first frame; a pipe can't seek, so it reads from its first frame and
+    the stage skips what the trim leaves out. Every one stops at the trim's end."""
+    if chunk is not None:
+        return Window(chunk.start, chunk.decode_count, exact=True)
+    first = plan.trim_start if seekable else 0
+    count = None if plan.trim_stop is None else plan.trim_stop - first
+    return Window(first, count)
 
 
 def boundaries(first: int, end: int, keyframes: Sequence[int], target: int) -> list[int]:

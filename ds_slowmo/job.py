@@ -11,14 +11,14 @@ import logging
 from dataclasses import dataclass, replace
 from typing import Optional
 
-from .chunks import Chunk
+from .chunks import Chunk, Window, decode_window
 from .config import Config
 from .errors import InputError, UsageError
 from .ffmpeg import VideoInfo
 from .models import ModelOptions
 from .plan import Plan, build_plan
 
-__all__ = ["Job", "Window", "prepare", "decode_window", "DEINTERLACE"]
+__all__ = ["Job", "prepare", "DEINTERLACE"]
 
 log = logging.getLogger("ds_slowmo")
 
@@ -26,27 +26,6 @@ INTERLACED = {"tt": "top field first", "bb": "bottom field first", "tb": "top fi
               "bt": "bottom field first, swapped"}  # fmt: skip
 #: one progressive frame per frame, only where a frame is flagged interlaced
 DEINTERLACE = "bwdif=mode=send_frame:parity=auto:deint=interlaced"
-
-
-@dataclass(frozen=True)
-class Window:
-    """The source frames a decoder delivers: from ``first``, at most ``count`` (None: to the
-    end). ``exact``: exactly ``count`` must come (a chunk), else fewer means the input ended."""
-
-    first: int
-    count: Optional[int]
-    exact: bool = False
-
-
-def decode_window(plan: Plan, *, seekable: bool, chunk: Optional[Chunk] = None) -> Window:
-    """Where decoding starts and stops. A chunk reads its own frames and one of overlap; a file
-    starts at the trim's first frame; a pipe can't seek, so it reads from its first frame and
-    the stage skips what the trim leaves out. Every one stops at the trim's end."""
-    if chunk is not None:
-        return Window(chunk.start, chunk.decode_count, exact=True)
-    first = plan.trim_start if seekable else 0
-    count = None if plan.trim_stop is None else plan.trim_stop - first
-    return Window(first, count)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ import logging
 import os
 import pickle
 import shutil
+import socket
 import subprocess
 import sys
 import threading
@@ -120,7 +121,8 @@ class RayExecutor:
         self.ray = ray
         if not ray.is_initialized():
             kwargs: dict[str, Any] = {"logging_level": logging.WARNING, "log_to_driver": False}
-            if address and address != "local":
+            if address and address not in ("local", "auto"):
+                _check_reachable(address)
                 kwargs["address"] = address
             try:
                 ray.init(**kwargs)
@@ -150,6 +152,15 @@ class RayExecutor:
                     self.ray.cancel(r, force=True)
                 except Exception:  # noqa: BLE001 - best-effort cancel of tasks that may have finished
                     log.debug("could not cancel a Ray task", exc_info=True)
+
+
+def _check_reachable(address: str) -> None:
+    """A cluster that doesn't answer is one line at once, not Ray's retries and a traceback."""
+    host, _, port = address.split("://", 1)[-1].rpartition(":")
+    try:
+        socket.create_connection((host or "127.0.0.1", int(port)), timeout=5).close()
+    except (OSError, ValueError) as exc:
+        raise SlowmoError(f"cannot reach the Ray cluster at {address} ({exc}); check it with `ray status`") from None
 
 
 def make_executor(cfg: Config) -> Any:

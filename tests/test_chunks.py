@@ -54,3 +54,29 @@ def test_chunk_steps_join_into_the_whole_steps(case):
     assert joined == steps
     assert chunks[0].start == plan.kept(n).start and chunks[-1].stop == plan.kept(n).stop and chunks[-1].last
     assert all(a.stop == b.start and not a.last for a, b in zip(chunks, chunks[1:]))
+
+
+@given(n=st.integers(1, 60), trim=st.one_of(st.none(), st.tuples(st.integers(0, 59), st.integers(1, 60))),
+       seekable=st.booleans(), target=st.integers(1, 20))  # fmt: skip
+def test_decode_windows_cover_exactly_what_the_plan_keeps(n, trim, seekable, target):
+    """A run's window starts at the trim (a pipe at frame 0) and stops at the trim's end; a
+    chunk's window is its frames plus one of overlap; the chunks' windows, from their starts,
+    tile the kept frames."""
+    from ds_slowmo.chunks import decode_window
+    from ds_slowmo.plan import Span, Position
+
+    if trim is not None and not trim[0] < trim[1] <= n:
+        trim = None
+    span = Span(Position(frame=trim[0]), Position(frame=trim[1])) if trim else None
+    plan = build_plan(mode="slowmo", factor=2, rate=Fraction(25), n_frames=n, trim=span)
+    kept = plan.kept(n)
+    w = decode_window(plan, seekable=seekable)
+    first = kept.start if seekable else 0
+    assert w.first == first and not w.exact
+    assert w.count is None if plan.trim_stop is None else w.first + w.count == plan.trim_stop
+    covered = []
+    for c in chunk_plan(plan, n, [], target):
+        cw = decode_window(plan, seekable=True, chunk=c)
+        assert cw.exact and cw.first == c.start and cw.count == c.stop - c.start + (0 if c.last else 1)
+        covered += range(cw.first, cw.first + cw.count - (0 if c.last else 1))
+    assert covered == list(kept)

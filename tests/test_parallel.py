@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from helpers import REPO, decode_frames, ffmpeg_pids_mentioning, make_clip, probe_video, run_cli
 
-from ds_slowmo.chunks import Chunk, boundaries, chunk_plan
+from ds_slowmo.chunks import boundaries, chunk_plan
 from ds_slowmo.config import Config
 from ds_slowmo.errors import UsageError
 from ds_slowmo.ffmpeg import parse_keyframes
@@ -77,12 +77,6 @@ def test_chunks_partition_the_single_run_exactly(case):
         # the chunk's slice of the single run starts with Copy(start): decoders seek there
         assert steps[c.out_first] == Copy(c.start)
         out += c.out_count
-
-
-def test_seek_is_half_a_frame_early():
-    c = Chunk(1, 250, 500, False, 0, 0)
-    assert c.seek_seconds(Fraction(25)) == Fraction(499, 50)
-    assert Chunk(0, 0, 5, True, 0, 5).seek_seconds(Fraction(25)) is None
 
 
 def test_parse_keyframes():
@@ -262,3 +256,21 @@ def test_ray_chunked_equals_single_run(ray_local, long_clip, single_run, tmp_pat
     stats = run_chunked(cfg)
     assert stats.frames_out == len(single_run)
     assert np.array_equal(decode_frames(out), single_run)
+
+
+def test_an_unreachable_ray_cluster_is_one_line(clip50, tmp_path):
+    proc = run_cli(str(clip50), "-o", str(tmp_path / "o.mp4"), "--ray", "127.0.0.1:1")
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cannot reach the Ray cluster at 127.0.0.1:1" in lines[0] and "ray status" in lines[0]
+
+
+def test_two_runs_on_one_output_do_not_mix(long_clip, tmp_path):
+    """The second chunked run writing the same output fails at once, in one line."""
+    from ds_slowmo.parallel import locked_folder
+
+    out = tmp_path / "same.mkv"
+    with locked_folder(work_folder(str(out)), str(out)):
+        proc = run_cli(str(long_clip), "-o", str(out), "--jobs", "2", "--chunk-seconds", "2")
+    assert proc.returncode == 1 and "another ds-slowmo run is writing" in proc.stderr, proc.stderr
+    assert not out.exists()
