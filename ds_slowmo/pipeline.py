@@ -28,7 +28,7 @@ from .job import Job
 from .models import Interpolator, ModelOptions, load_model
 from .models.base import prepare as prepare_model
 from .options import default
-from .plan import Plan, build_plan, check_length, format_rate, parse_span
+from .plan import Plan, build_plan, check_length, format_rate, parse_fps, parse_span
 from .progress import Progress
 from .review import CompareTap, InspectTap
 from .source import Source, open_source
@@ -39,9 +39,6 @@ from .taps import EncoderTap, Tap
 DEFAULT_MODEL: str = default("model")  # the option table's, as the CLI's
 
 __all__ = ["RunStats", "slowmo_frames", "run"]
-
-_EOF = object()
-_LOSSY_CONTAINERS = (".mp4", ".m4v", ".mov", ".mkv")
 
 
 @dataclass
@@ -101,6 +98,7 @@ def slowmo_frames(
     ranges: Sequence[str] = (),
     trim: Optional[str] = None,
     rate: Union[Fraction, int, str] = 25,
+    fps: Union[Fraction, int, str, None] = None,
     model: Union[str, Interpolator] = DEFAULT_MODEL,
     batch_size: int = 1,
     scene_threshold: Optional[float] = CUT_THRESHOLD,
@@ -110,15 +108,20 @@ def slowmo_frames(
     """Frame-level API without ffmpeg: RGB frames in, output frames out.
 
     ``ranges``/``trim`` take the CLI's spellings (``"10:20"``, ``"0.4s:0.8s"``); times need
-    ``rate``. Range ends are checked once the source is exhausted. ``scene_threshold=None``
+    ``rate``; ``fps`` is an output rate as ``--fps`` takes it. Range ends are checked once the
+    source is exhausted. ``scene_threshold=None``
     turns cut detection off; ``dedupe`` is a duplicate threshold (e.g. 3.0) or ``None``.
     """
     fr = Fraction(rate)
     spans = tuple(parse_span(r) for r in ranges)
     trim_span = parse_span(trim, "--trim") if trim else None
-    plan = build_plan(mode=mode, factor=factor, rate=fr, n_frames=None, ranges=spans, trim=trim_span)
+    target = parse_fps(str(fps)) if fps is not None else None
+    if target is not None and not ranges:
+        mode = "fps"  # as on the command line: --fps alone changes only the rate
+    plan = build_plan(mode=mode, factor=factor, rate=fr, n_frames=None, ranges=spans, trim=trim_span, target=target)
     if isinstance(model, str):
-        model = load_model(model, ModelOptions(factor=factor, batch_size=batch_size, **model_options))
+        any_time = dedupe is not None or not plan.times_dyadic()
+        model = load_model(model, ModelOptions(factor=factor, batch_size=batch_size, any_time=any_time, **model_options))
     stats = StageStats()
     yield from interpolate_frames(source, plan, model, batch_size=batch_size, stats=stats,
                                   scene_threshold=scene_threshold, dedupe=dedupe)  # fmt: skip
