@@ -325,10 +325,15 @@ def test_default_model_is_rife(clip50, tmp_path):
     assert probe_video(out)["frames"] == 80
 
 
-def test_rife_factor_3_is_a_usage_error(clip50, tmp_path):
+def test_rife_factor_3_switches_to_v425(clip50, tmp_path):
+    """Plain rife (HDv3) makes only times k/2^n; a factor of 3 needs 1/3 and 2/3, so the
+    default model runs RIFE v4.25 for it and -v says so."""
     pytest.importorskip("paddle")
-    proc = run_cli(str(clip50), "-o", str(tmp_path / "o.mp4"), "--factor", "3", default_model=True)
-    one_line_error(proc, 2, "--model rife supports --factor 2, 4, 8, 16", "blend")
+    out = tmp_path / "o.mp4"
+    proc = run_cli(str(clip50), "-o", str(out), "--factor", "3", "--trim", "0:6", "-v", default_model=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "v4.25" in proc.stderr, proc.stderr
+    assert probe_video(out)["frames"] == 5 * 3 + 1
 
 
 # -- a real clip ---------------------------------------------------------------------------------------
