@@ -135,7 +135,9 @@ OPTIONS: tuple[Option, ...] = (
            choices=tuple(sorted(MODELS))),
     Option("weights", ("--weights",), None, "model weights to use instead of the default", _MODEL, metavar="PATH"),
     Option("device", ("--device",), "auto", "where the model runs (default auto)", _MODEL, choices=("auto", "cpu", "gpu")),
-    Option("scale", ("--scale",), 1.0, "rife: estimate flow at this scale, 1, 0.5 or 0.25 (lower for HD/4K; default 1)",
+    Option("scale", ("--scale",), "auto",
+           "rife: estimate flow at this scale, 1, 0.5 or 0.25; auto (default) picks it by frame height "
+           "(1 up to 1088 lines, 0.5 up to 2160, 0.25 above) and -v says which",
            _MODEL, convert=_scale, kind=(float, int, str), metavar="S"),
     Option("batch_size", ("--batch-size",), 1, "frame pairs per model call (default 1)", _MODEL,
            convert=to_int, kind=(int,), metavar="N"),

@@ -213,7 +213,7 @@ class FakeNet:
 
 
 def fake_model(mode: str, factor: int = 2, scale: float = 1.0, batch: int = 1) -> tuple[rife.RifeInterpolator, FakeNet]:
-    model = rife.RifeInterpolator(ModelOptions(factor=factor, scale=scale, batch_size=batch), None, "cpu", {}, Path("."))  # type: ignore[arg-type]
+    model = rife.RifeInterpolator(ModelOptions(factor=factor, scale=scale, batch_size=batch), rife.Loaded(None, "cpu", {}, Path(".")))  # type: ignore[arg-type]
     net = FakeNet(mode)
     model._run = net
     return model, net

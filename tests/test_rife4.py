@@ -227,7 +227,7 @@ class FakeRuns:
 
 
 def fake_model(mode: str, scale: float | str = 1.0, batch: int = 1) -> tuple[rife4.Rife4Interpolator, FakeRuns]:
-    model = rife4.Rife4Interpolator(ModelOptions(scale=scale, batch_size=batch), None, "cpu", {}, Path("."))  # type: ignore[arg-type]
+    model = rife4.Rife4Interpolator(ModelOptions(scale=scale, batch_size=batch), rife.Loaded(None, "cpu", {}, Path(".")))  # type: ignore[arg-type]
     runs = FakeRuns(mode)
     model._runs = {"head": runs.head, "flow": runs.flow}
     return model, runs

@@ -30,6 +30,7 @@ import os
 import shutil
 import tempfile
 import warnings
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from types import ModuleType
@@ -138,26 +139,30 @@ def expected_shapes() -> dict[str, tuple[int, ...]]:
 
 def check_state_dict(tensors: dict[str, np.ndarray], source: str) -> dict[str, np.ndarray]:
     """Strip ``module.``, check names and shapes against HDv3, return float32 arrays."""
+    return checked_tensors(tensors, expected_shapes(), source, "RIFE HDv3")
+
+
+def checked_tensors(tensors: dict[str, np.ndarray], want: dict[str, tuple[int, ...]], source: str, kind: str,
+                    unused: tuple[str, ...] = ()) -> dict[str, np.ndarray]:  # fmt: skip
+    """A checkpoint's tensors checked against the names and shapes a network ``want``s (after
+    stripping ``module.`` and dropping names starting with ``unused``): finite float32 arrays,
+    or one :class:`ModelError` naming what is missing, unexpected or misshapen."""
     if tensors and all(k.startswith("module.") for k in tensors):
         tensors = {k[len("module.") :]: v for k, v in tensors.items()}
-    want = expected_shapes()
-    missing = sorted(set(want) - set(tensors))
-    extra = sorted(set(tensors) - set(want))
-    wrong = sorted(
-        f"{k} {tuple(tensors[k].shape)} (expected {want[k]})"
-        for k in set(want) & set(tensors)
-        if tuple(tensors[k].shape) != want[k]
-    )
+    used = {k: v for k, v in tensors.items() if not (unused and k.startswith(unused))}
+    missing = sorted(set(want) - set(used))
+    extra = sorted(set(used) - set(want))
+    wrong = sorted(f"{k} {tuple(used[k].shape)} (expected {want[k]})" for k in set(want) & set(used) if tuple(used[k].shape) != want[k])
     problems = []
     for label, names in (("missing", missing), ("unexpected", extra), ("wrong shape", wrong)):
         if names:
             shown = ", ".join(names[:3]) + (f", ... ({len(names)} in all)" if len(names) > 3 else "")
             problems.append(f"{label}: {shown}")
     if problems:
-        raise ModelError(f"weights {source} are not a RIFE HDv3 checkpoint: " + "; ".join(problems))
+        raise ModelError(f"weights {source} are not a {kind} checkpoint: " + "; ".join(problems))
     out = {}
     for k in want:
-        arr = np.ascontiguousarray(tensors[k], dtype=np.float32)
+        arr = np.ascontiguousarray(used[k], dtype=np.float32)
         if not np.isfinite(arr).all():
             raise ModelError(f"weights {source}: tensor {k} holds NaN or infinite values")
         out[k] = arr
@@ -321,14 +326,10 @@ def swap(flow: Any) -> Any:
     return paddle.concat([flow[:, 2:4], flow[:, 0:2]], axis=1)
 
 
-def build_network(pd: ModuleType, scale: float) -> Any:
-    """IFNet HDv3 as a ``paddle.nn.Layer`` taking ``(N, 6, H, W)`` float (two RGB frames in
-    [0, 1]) and returning the midpoint ``(N, 3, H, W)``. H and W must be multiples of
-    :func:`pad_multiple`. Parameter names match :func:`expected_shapes`."""
-    bind_paddle(pd)
-    nn = pd.nn
+def _hdv3_block(nn: Any) -> Any:
+    """The IFBlock class (with its PReLU and convolutions), built on Paddle's ``nn``."""
 
-    class PReLU(nn.Layer):  # type: ignore[misc, name-defined]
+    class PReLU(nn.Layer):  # type: ignore[misc]
         """Channel-wise PReLU whose parameter is called ``weight``, as in the checkpoint."""
 
         def __init__(self, channels: int) -> None:
@@ -341,7 +342,7 @@ def build_network(pd: ModuleType, scale: float) -> Any:
     def conv(cin: int, cout: int, stride: int = 1) -> Any:
         return nn.Sequential(nn.Conv2D(cin, cout, 3, stride, 1), PReLU(cout))
 
-    class IFBlock(nn.Layer):  # type: ignore[misc, name-defined]
+    class IFBlock(nn.Layer):  # type: ignore[misc]
         """From the block's input (frames, mask, flow so far) at its working size, predicts a
         flow update (4 channels: towards frame 0, towards frame 1) and a mask update at the
         same size (down 4x through two strided convolutions, up 4x through two transposed)."""
@@ -368,7 +369,13 @@ def build_network(pd: ModuleType, scale: float) -> Any:
             feat = self.convblock3(feat) + feat
             return self.conv1(feat), self.conv2(feat)
 
-    class IFNet(nn.Layer):  # type: ignore[misc, name-defined]
+    return IFBlock
+
+
+def _hdv3_net(nn: Any, IFBlock: Any) -> Any:  # noqa: N803 - a class
+    """The IFNet class, built on Paddle's ``nn`` and :func:`_hdv3_block`'s IFBlock."""
+
+    class IFNet(nn.Layer):  # type: ignore[misc]
         """The reference's IFNet (HDv3) at inference. Two rewrites that change no value
         (every step between them is linear per pixel and per channel): the mirrored
         direction's input is built from the already shrunk forward input, and the two
@@ -410,7 +417,16 @@ def build_network(pd: ModuleType, scale: float) -> Any:
             weight = F.sigmoid(mask)
             return warped0 * weight + warped1 * (1 - weight)
 
-    net = IFNet(scale)
+    return IFNet
+
+
+def build_network(pd: ModuleType, scale: float) -> Any:
+    """IFNet HDv3 as a ``paddle.nn.Layer`` taking ``(N, 6, H, W)`` float (two RGB frames in
+    [0, 1]) and returning the midpoint ``(N, 3, H, W)``. H and W must be multiples of
+    :func:`pad_multiple`. Parameter names match :func:`expected_shapes`."""
+    bind_paddle(pd)
+
+    net = _hdv3_net(pd.nn, _hdv3_block(pd.nn))(scale)
     net.eval()
     # the building blocks, for tests that check their semantics against the reference's
     net.__dict__["ops"] = {"warp": warp, "resize": resize}
@@ -418,10 +434,16 @@ def build_network(pd: ModuleType, scale: float) -> Any:
 
 
 def _dygraph_network(paddle: ModuleType, tensors: dict[str, np.ndarray], scale: float) -> Any:
-    net = build_network(paddle, scale)
+    return loaded(paddle, build_network(paddle, scale), expected_shapes(), tensors, "rife: the HDv3")
+
+
+def loaded(paddle: ModuleType, net: Any, want: dict[str, tuple[int, ...]], tensors: dict[str, np.ndarray],
+           what: str) -> Any:  # fmt: skip
+    """``net`` with the ``tensors`` set, after checking that its own layout is ``want`` (else
+    a bug in the network code, named ``what``, not in the weights)."""
     have = {k: tuple(v.shape) for k, v in net.state_dict().items()}
-    if have != expected_shapes():  # a bug in build_network, not in the weights
-        raise ModelError("rife: the Paddle network does not match the HDv3 layout")
+    if have != want:
+        raise ModelError(f"{what} Paddle network does not match its checkpoint's layout")
     net.set_state_dict({k: paddle.to_tensor(v) for k, v in tensors.items()})
     return net
 
@@ -582,6 +604,23 @@ def is_dyadic(times: Sequence[Fraction], max_den: int = max(FACTORS)) -> bool:
     return all(Fraction(t).denominator & (Fraction(t).denominator - 1) == 0 and Fraction(t).denominator <= max_den for t in times)
 
 
+@dataclass(frozen=True)
+class Loaded:
+    """What a RIFE interpolator is made from: Paddle (or None in tests), the device, the
+    converted weights and their cache folder, and the backend (``"inference"``, the default,
+    or ``"dygraph"``, the eager reference)."""
+
+    paddle: Any
+    device: str
+    tensors: dict[str, np.ndarray]
+    folder: Path
+    backend: str = "inference"
+
+    def __post_init__(self) -> None:
+        if self.backend not in ("inference", "dygraph"):
+            raise ValueError(f"rife: bad backend {self.backend!r}")
+
+
 class RifeInterpolator:
     """See the module docstring. ``backend`` is ``"inference"`` (default) or ``"dygraph"``.
     With ``--scale auto`` the scale is fixed by the first :meth:`prepare` (or the first
@@ -589,25 +628,12 @@ class RifeInterpolator:
 
     name = "rife"
 
-    def __init__(
-        self,
-        options: ModelOptions,
-        paddle: ModuleType,
-        device: str,
-        tensors: dict[str, np.ndarray],
-        folder: Path,
-        backend: str = "inference",
-    ) -> None:
-        if backend not in ("inference", "dygraph"):
-            raise ValueError(f"rife: bad backend {backend!r}")
+    def __init__(self, options: ModelOptions, loaded: Loaded) -> None:
         self.options = options
         self.factor = options.factor
         self.scale: float | None = None if options.scale == "auto" else float(options.scale)
-        self.device = device
-        self.backend = backend
-        self.cache_folder = folder
-        self._paddle = paddle
-        self._tensors = tensors
+        self.device, self.backend, self.cache_folder = loaded.device, loaded.backend, loaded.folder
+        self._paddle, self._tensors = loaded.paddle, loaded.tensors
         self._run: Callable[[np.ndarray], np.ndarray] | None = None
 
     def _fix_scale(self, height: int) -> float:
@@ -700,4 +726,4 @@ def create(
     paddle = _paddle.import_paddle("rife")
     device = _paddle.resolve_device(paddle, options.device, "rife")
     tensors, folder = load_weights(source, cache_root)
-    return RifeInterpolator(options, paddle, device, tensors, folder, backend)
+    return RifeInterpolator(options, Loaded(paddle, device, tensors, folder, backend))

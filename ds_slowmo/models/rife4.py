@@ -118,27 +118,7 @@ def expected_shapes() -> dict[str, tuple[int, ...]]:
 def check_state_dict(tensors: dict[str, np.ndarray], source: str) -> dict[str, np.ndarray]:
     """Strip ``module.``, drop the training-only tensors, check names and shapes against
     v4.25, return finite float32 arrays."""
-    if tensors and all(k.startswith("module.") for k in tensors):
-        tensors = {k[len("module.") :]: v for k, v in tensors.items()}
-    used = {k: v for k, v in tensors.items() if not k.startswith(UNUSED_PREFIXES)}
-    want = expected_shapes()
-    missing = sorted(set(want) - set(used))
-    extra = sorted(set(used) - set(want))
-    wrong = sorted(f"{k} {tuple(used[k].shape)} (expected {want[k]})" for k in set(want) & set(used) if tuple(used[k].shape) != want[k])
-    problems = []
-    for label, names in (("missing", missing), ("unexpected", extra), ("wrong shape", wrong)):
-        if names:
-            shown = ", ".join(names[:3]) + (f", ... ({len(names)} in all)" if len(names) > 3 else "")
-            problems.append(f"{label}: {shown}")
-    if problems:
-        raise ModelError(f"weights {source} are not a RIFE v4.25 checkpoint: " + "; ".join(problems))
-    out = {}
-    for k in want:
-        arr = np.ascontiguousarray(used[k], dtype=np.float32)
-        if not np.isfinite(arr).all():
-            raise ModelError(f"weights {source}: tensor {k} holds NaN or infinite values")
-        out[k] = arr
-    return out
+    return rife.checked_tensors(tensors, expected_shapes(), source, "RIFE v4.25", UNUSED_PREFIXES)
 
 
 # --------------------------------------------------------------------------------------------
@@ -204,22 +184,17 @@ def default_weights(root: Path | None = None, *, download: Callable[[Path], Path
 # the network (Paddle); built only when asked for
 
 
-def build_network(pd: ModuleType, scale: float) -> Any:
-    """IFNet v4.25 as a ``paddle.nn.Layer``. ``net(x)`` takes ``(N, 15, H, W)``: frame 0,
-    frame 1 (RGB in [0, 1]), their features (``net.encode(frame)``, 4 channels each) and a
-    plane holding t; it returns the frame at t, ``(N, 3, H, W)``. H and W must be multiples of
-    :func:`pad_multiple`. Parameter names match :func:`expected_shapes`."""
-    rife.bind_paddle(pd)
-    nn, F = pd.nn, pd.nn.functional
+def _v425_block(nn: Any) -> Any:
+    """The IFBlock class (with its residual convolutions), built on Paddle's ``nn``."""
 
     def conv(cin: int, cout: int, stride: int) -> Any:
         return nn.Sequential(nn.Conv2D(cin, cout, 3, stride, 1), Leaky())
 
-    class Leaky(nn.Layer):  # type: ignore[misc, name-defined]
+    class Leaky(nn.Layer):  # type: ignore[misc]
         def forward(self, x: Any) -> Any:
             return leaky(x)
 
-    class ResConv(nn.Layer):  # type: ignore[misc, name-defined]
+    class ResConv(nn.Layer):  # type: ignore[misc]
         def __init__(self, c: int) -> None:
             super().__init__()
             self.conv = nn.Conv2D(c, c, 3, 1, 1)
@@ -229,7 +204,7 @@ def build_network(pd: ModuleType, scale: float) -> Any:
         def forward(self, x: Any) -> Any:
             return leaky(self.conv(x) + x)
 
-    class IFBlock(nn.Layer):  # type: ignore[misc, name-defined]
+    class IFBlock(nn.Layer):  # type: ignore[misc]
         """Input at the block's working size -> 13 channels at the same size: flow update
         (4), mask (1), carried features (8). Down 4x by two strided convolutions, up 4x by a
         transposed convolution and a pixel shuffle."""
@@ -243,7 +218,13 @@ def build_network(pd: ModuleType, scale: float) -> Any:
         def forward(self, x: Any) -> Any:
             return self.lastconv(self.convblock(self.conv0(x)))
 
-    class Head(nn.Layer):  # type: ignore[misc, name-defined]
+    return IFBlock
+
+
+def _v425_net(nn: Any, F: Any, IFBlock: Any) -> Any:  # noqa: N803 - a module and a class
+    """The IFNet class with its feature head, built on Paddle's ``nn``."""
+
+    class Head(nn.Layer):  # type: ignore[misc]
         """One frame ``(N, 3, H, W)`` -> its 4 feature channels at full size."""
 
         def __init__(self) -> None:
@@ -259,7 +240,7 @@ def build_network(pd: ModuleType, scale: float) -> Any:
             x = leaky(self.cnn2(x))
             return self.cnn3(x)
 
-    class IFNet(nn.Layer):  # type: ignore[misc, name-defined]
+    class IFNet(nn.Layer):  # type: ignore[misc]
         """The reference's IFNet v4.25 at inference, after the head. One rewrite that changes
         no value: each block's input (frames, features, t, mask, carried features and the
         flow scaled to the block's pixels) is shrunk in one resize, and the warps of a frame
@@ -295,7 +276,17 @@ def build_network(pd: ModuleType, scale: float) -> Any:
             weight = F.sigmoid(mask)
             return w0 * weight + w1 * (1 - weight)
 
-    net = IFNet(scale)
+    return IFNet
+
+
+def build_network(pd: ModuleType, scale: float) -> Any:
+    """IFNet v4.25 as a ``paddle.nn.Layer``. ``net(x)`` takes ``(N, 15, H, W)``: frame 0,
+    frame 1 (RGB in [0, 1]), their features (``net.encode(frame)``, 4 channels each) and a
+    plane holding t; it returns the frame at t, ``(N, 3, H, W)``. H and W must be multiples of
+    :func:`pad_multiple`. Parameter names match :func:`expected_shapes`."""
+    rife.bind_paddle(pd)
+
+    net = _v425_net(pd.nn, pd.nn.functional, _v425_block(pd.nn))(scale)
     net.eval()
     return net
 
@@ -373,12 +364,7 @@ def run_block(block: Any, inp: Any, s: float, gains: Sequence[float], picked: bo
 
 
 def _dygraph_network(paddle: ModuleType, tensors: dict[str, np.ndarray], scale: float) -> Any:
-    net = build_network(paddle, scale)
-    have = {k: tuple(v.shape) for k, v in net.state_dict().items()}
-    if have != expected_shapes():  # a bug in build_network, not in the weights
-        raise ModelError("rife4: the Paddle network does not match the v4.25 layout")
-    net.set_state_dict({k: paddle.to_tensor(v) for k, v in fold_beta(tensors).items()})
-    return net
+    return rife.loaded(paddle, build_network(paddle, scale), expected_shapes(), fold_beta(tensors), "rife4: the v4.25")
 
 
 def _export(paddle: ModuleType, net_for: Callable[[], Any], folder: Path, scale: float) -> dict[str, tuple[Path, Path]]:
@@ -411,7 +397,8 @@ class _FeatureCache:
         for seen, feat in reversed(self.items):
             if seen.shape == frame.shape and np.array_equal(seen, frame):
                 self.hits += 1
-                return feat
+                found: np.ndarray = feat
+                return found
         return None
 
     def add(self, frame: np.ndarray, feat: np.ndarray) -> None:
@@ -426,25 +413,12 @@ class Rife4Interpolator:
 
     name = "rife4"
 
-    def __init__(
-        self,
-        options: ModelOptions,
-        paddle: ModuleType,
-        device: str,
-        tensors: dict[str, np.ndarray],
-        folder: Path,
-        backend: str = "inference",
-        half: bool = False,
-    ) -> None:
-        if backend not in ("inference", "dygraph"):
-            raise ValueError(f"rife4: bad backend {backend!r}")
+    def __init__(self, options: ModelOptions, loaded: rife.Loaded, half: bool = False) -> None:
         self.options = options
         self.scale: float | None = None if options.scale == "auto" else float(options.scale)
-        self.device, self.backend, self.half = device, backend, half
-        self.cache_folder = folder
+        self.device, self.backend, self.half, self.cache_folder = loaded.device, loaded.backend, half, loaded.folder
         self.features = _FeatureCache()
-        self._paddle = paddle
-        self._tensors = tensors
+        self._paddle, self._tensors = loaded.paddle, loaded.tensors
         self._net: Any = None
         self._runs: dict[str, Callable[[np.ndarray], np.ndarray]] = {}
 
@@ -561,4 +535,5 @@ def create(
     paddle = _paddle.import_paddle("rife4")
     device = _paddle.resolve_device(paddle, options.device, "rife4")
     tensors, folder = rife.load_weights(source, cache_root, check=check_state_dict, label="rife4")
-    return Rife4Interpolator(options, paddle, device, tensors, folder, backend, half=precision == "half" and device == "gpu")
+    return Rife4Interpolator(options, rife.Loaded(paddle, device, tensors, folder, backend),
+                             half=precision == "half" and device == "gpu")
