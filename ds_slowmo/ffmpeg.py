@@ -534,6 +534,11 @@ def packets_info(info: VideoInfo, packets: dict[int, Packets]) -> VideoInfo:
     )  # fmt: skip
 
 
+#: what ffmpeg prints for an unset tag; and the one printed name its options don't take
+_UNSET = ("unknown", "unspecified", "reserved")
+_OPTION_NAME = {"gbr": "rgb"}
+
+
 def run_short(argv: Sequence[str], what: str, stdin: Optional[bytes] = None, *, check: bool = True,
               pass_fds: Sequence[int] = ()) -> tuple[int, bytes, str]:  # fmt: skip
     """Run a short ffmpeg command to its end; return (exit code, stdout, stderr). With ``check``
@@ -687,7 +692,7 @@ class RawVideo:
         pairs = (("-color_range", self.color_range), ("-colorspace", self.color_space),
                  ("-color_primaries", self.color_primaries), ("-color_trc", self.color_trc),
                  ("-chroma_sample_location", self.chroma_location))  # fmt: skip
-        return [a for flag, value in pairs if value for a in (flag, value)]
+        return [a for flag, value in pairs if value and value not in _UNSET for a in (flag, _OPTION_NAME.get(value, value))]
 
     def input_args(self, source: str = "pipe:0") -> list[str]:
         """Read these frames as an input (ffmpeg's stdin by default)."""

@@ -393,3 +393,10 @@ def test_constant_rate_view():
     assert view.frame_times == grid.times() and view.keyframes == (0, grid.source.index(11))
     same, none = constant_rate(_base(n_frames=3, frame_times=(0, Fraction(1, 25), Fraction(2, 25))))
     assert none is None and same.n_frames == 3
+
+
+def test_tags_use_the_names_ffmpegs_options_take():
+    """ffmpeg prints an RGB stream's matrix as "gbr" but its -colorspace option says "rgb";
+    unset tags are left out."""
+    raw = RawVideo("gbrp", 4, 4, Fraction(25), color_space="gbr", color_trc="unknown", color_range="pc")
+    assert raw.tag_args() == ["-color_range", "pc", "-colorspace", "rgb"]
