@@ -42,7 +42,8 @@ FACTOR = 2
 ENCODE = ["-c:v", "libx264", "-crf", "16", "-pix_fmt", "yuv420p"]
 
 # targets (issue 5)
-MAX_ENGINE_OVERHEAD = 1.25
+MAX_ENGINE_OVERHEAD = 1.10  # issue #11: native frames through the engine
+MAX_RIFE4_OVER_MCI = 3.0  # issue #13
 MIN_DISK_OVER_STREAM = 2.0
 MAX_RSS_GROWTH = 1.15
 MIN_MODEL_BUSY = 0.9
@@ -97,6 +98,7 @@ def build_cases(profile: Profile, dain_weights: Optional[str]) -> list[Case]:
         Case("slowmo-blend", "slowmo", "blend", p.main, group="main"),
         Case("disk-blend", "disk", "blend", p.main, group="main"),
         Case("ffmpeg-mci", "ffmpeg", "minterpolate-mci", p.mci, group="mci"),
+        Case("slowmo-rife4", "slowmo", "rife4", p.mci, group="mci"),
         Case("slowmo-rife", "slowmo", "rife", p.rife, group="rife"),
         Case("disk-rife", "disk", "rife", p.rife, group="rife"),
     ]
@@ -435,6 +437,11 @@ def ratios(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             v <= MAX_ENGINE_OVERHEAD, f"{sb['wall_s']:.2f} s vs {fb['wall_s']:.2f} s, {sb['size']} {sb['input_s']}s")  # fmt: skip
         add("engine overhead in CPU seconds (less noisy on a shared machine)", sb["cpu_s"] / fb["cpu_s"],
             f"<= {MAX_ENGINE_OVERHEAD}", None, f"{sb['cpu_s']:.2f} s vs {fb['cpu_s']:.2f} s")  # fmt: skip
+    r4, mci = _get(rows, "slowmo-rife4"), _get(rows, "ffmpeg-mci")
+    if r4 and mci:
+        v = r4["wall_s"] / mci["wall_s"]
+        add("slowmo-rife4 wall / ffmpeg-mci wall (x2, same clip)", v, f"<= {MAX_RIFE4_OVER_MCI}", v <= MAX_RIFE4_OVER_MCI,
+            f"{r4['wall_s']:.1f} s vs {mci['wall_s']:.1f} s, {r4['size']} {r4['input_s']}s")  # fmt: skip
     for model in ("blend", "rife", "dain"):
         s, d = _get(rows, f"slowmo-{model}"), _get(rows, f"disk-{model}")
         if s and d:

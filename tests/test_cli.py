@@ -379,7 +379,7 @@ def test_a_range_that_slows_nothing_is_said(clip50, tmp_path):
 
 
 def test_interlaced_input_is_refused_or_deinterlaced(tmp_path):
-    clip = make_clip(tmp_path / "il.mp4", audio=False, extra=("-vf", "setfield=tff", "-flags", "+ilme+ildct", "-top", "1"))
+    clip = make_clip(tmp_path / "il.mp4", audio=False, extra=("-vf", "setfield=tff", "-flags", "+ilme+ildct"))
     one_line_error(run_cli(str(clip), "-o", str(tmp_path / "o.mp4")), 2, "interlaced", "--deinterlace")
     proc = run_cli(str(clip), "-o", str(tmp_path / "o.mp4"), "--deinterlace")
     assert proc.returncode == 0, proc.stderr
