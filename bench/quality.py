@@ -180,10 +180,44 @@ class TorchRife4:
             return np.asarray(data["frames"], np.float32)
 
 
+class Minterpolate:
+    """ffmpeg's ``minterpolate`` (motion-compensated, ``mi_mode=mci``), what users run instead
+    of a learned model. A batch of consecutive pairs (``--batch`` at least the number of gaps)
+    runs as one stream, so the filter sees the motion around each gap as it would in a video;
+    the filter raises the rate by the protocol's factor and the frames it makes between kept
+    frame ``i`` and ``i + 1`` are the answer. The last frame is repeated twice more, as the
+    filter holds back the end of a stream."""
+
+    name = "minterpolate-mci"
+
+    def interpolate(self, pairs: np.ndarray, times: Sequence[Fraction]) -> np.ndarray:
+        factor = len(times) + 1
+        b, _, h, w, _ = pairs.shape
+        if b > 1 and all(np.array_equal(pairs[i, 1], pairs[i + 1, 0]) for i in range(b - 1)):
+            runs = [np.concatenate([pairs[:, 0], pairs[-1:, 1]])]
+        else:
+            runs = [pairs[i] for i in range(b)]
+        made = [self._run(seq, factor, w, h) for seq in runs]
+        frames = np.concatenate([m[: (len(seq) - 1) * factor] for m, seq in zip(made, runs)])
+        out = frames.reshape(b, factor, h, w, 3)[:, 1:]
+        return out.astype(np.float32) / np.float32(255)
+
+    @staticmethod
+    def _run(seq: np.ndarray, factor: int, w: int, h: int) -> np.ndarray:
+        raw = quantize(np.concatenate([seq, seq[-1:], seq[-1:]])).tobytes()
+        argv = [ffmpeg_exe(), "-v", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-r", "1",
+                "-i", "-", "-vf", f"minterpolate=fps={factor}:mi_mode=mci:mc_mode=aobmc:me_mode=bidir:vsbmc=1",
+                "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]  # fmt: skip
+        out = subprocess.run(argv, input=raw, stdout=subprocess.PIPE, check=True).stdout
+        return np.frombuffer(out, np.uint8).reshape(-1, h, w, 3)
+
+
 def _model(name: str, scale: float | str, weights: str | None, batch: int, factor: int, torch_python: str | None) -> object:
     from ds_slowmo.models import load_model
     from ds_slowmo.models.base import ModelOptions
 
+    if name == "minterpolate-mci":
+        return Minterpolate()
     if name == "torch-rife4":
         if not torch_python:
             raise SystemExit("--model torch-rife4 needs --torch-python (a Python with torch)")
@@ -193,7 +227,7 @@ def _model(name: str, scale: float | str, weights: str | None, batch: int, facto
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.quality", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", default="rife", help="rife | blend | any registered model")
+    parser.add_argument("--model", default="rife", help="rife | rife4 | blend | minterpolate-mci | torch-rife4 | any registered model")
     parser.add_argument("--clip", default="all", choices=[*CLIPS, "all"])
     parser.add_argument("--frames", type=int, default=None, help="decode only this many frames")
     parser.add_argument("--scale", default="1", help="rife/rife4 flow scale: 1, 0.5, 0.25 or auto")
