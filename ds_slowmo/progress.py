@@ -6,7 +6,7 @@ import sys
 import time
 from typing import IO, Optional
 
-__all__ = ["Progress", "format_clock"]
+__all__ = ["Progress", "format_clock", "megabytes"]
 
 
 def format_clock(seconds: float) -> str:
@@ -16,14 +16,19 @@ def format_clock(seconds: float) -> str:
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
+def megabytes(n: float) -> str:
+    return f"{n / 1e6:.1f} MB"
+
+
 class Progress:
     """Frames done, output frames/s, ETA when the total is known; redrawn at most every
-    ``interval`` seconds with a carriage return."""
+    ``interval`` seconds with a carriage return. With ``what`` (e.g. ``"downloading DAIN
+    weights"``) it counts bytes instead: that label, the percentage and megabytes."""
 
     def __init__(
-        self, total: Optional[int], stream: Optional[IO[str]] = None, interval: float = 0.5
+        self, total: Optional[int], stream: Optional[IO[str]] = None, interval: float = 0.5, *, what: str = ""
     ) -> None:
-        self.total = total
+        self.total, self.what = total, what
         self.stream = stream or sys.stderr
         self.interval = interval
         self.start = time.monotonic()
@@ -39,6 +44,12 @@ class Progress:
             self._draw(now)
 
     def _draw(self, now: float) -> None:
+        if self.what:
+            share = f"{min(100, self.done * 100 // self.total):3d}% " if self.total else ""
+            total = f" / {megabytes(self.total)}" if self.total else ""
+            self.stream.write(f"\rds-slowmo: {self.what} {share}{megabytes(self.done)}{total}\x1b[K")
+            self.stream.flush()
+            return
         elapsed = max(now - self.start, 1e-9)
         fps = self.done / elapsed
         if self.total:

@@ -29,6 +29,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Callable, Iterator, Optional
 
 from .. import cache
+from ..progress import Progress, megabytes
 from ..errors import ModelError, ModelUnavailable, UsageError
 
 __all__ = [
@@ -264,37 +265,6 @@ def _progress_default() -> bool:
         return False
 
 
-def _human(n: float) -> str:
-    return f"{n / 1e6:.1f} MB"
-
-
-class _Bar:
-    """A one-line progress bar on stderr (never stdout: stdout carries video)."""
-
-    def __init__(self, total: Optional[int], enabled: bool) -> None:
-        self.total, self.enabled, self.done, self._last = total, enabled, 0, -1
-
-    def update(self, n: int) -> None:
-        self.done += n
-        if not self.enabled:
-            return
-        if self.total:
-            pct = min(100, self.done * 100 // self.total)
-            if pct == self._last:
-                return
-            self._last = pct
-            text = f"{pct:3d}% {_human(self.done)} / {_human(self.total)}"
-        else:
-            text = _human(self.done)
-        sys.stderr.write(f"\rds-slowmo: downloading DAIN weights {text}")
-        sys.stderr.flush()
-
-    def close(self) -> None:
-        if self.enabled:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
-
-
 def _chunks(response: IO[bytes]) -> Iterator[bytes]:
     while True:
         block = response.read(_CHUNK)
@@ -332,18 +302,22 @@ def download(
         total = int(length) if length and length.isdigit() else None
         if on_connect is not None:
             on_connect(total)
-        bar = _Bar(total, enabled)
+        bar = Progress(total, what="downloading DAIN weights") if enabled else None
+        done = 0
         try:
             for block in _chunks(response):
                 out.write(block)
-                bar.update(len(block))
+                done += len(block)
+                if bar is not None:
+                    bar.update(done)
         except (OSError, http.client.HTTPException) as exc:
             raise ModelUnavailable(_offline_message(url, exc)) from exc
         finally:
-            bar.close()
-    if total is not None and bar.done != total:
-        raise ModelError(f"download of {url} stopped after {bar.done} of {total} bytes; try again")
-    return bar.done
+            if bar is not None:
+                bar.close()
+    if total is not None and done != total:
+        raise ModelError(f"download of {url} stopped after {done} of {total} bytes; try again")
+    return done
 
 
 def _download_and_install(
@@ -358,7 +332,7 @@ def _download_and_install(
     tmp = Path(tmp_name)
     try:
         def announce(total: Optional[int]) -> None:
-            size = f" ({_human(total)})" if total else ""
+            size = f" ({megabytes(total)})" if total else ""
             say(f"ds-slowmo: DAIN weights not found locally; downloading {url}{size} into {dest}")
 
         with os.fdopen(fd, "wb") as fh:
