@@ -24,7 +24,6 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import io
-import json
 import logging
 import os
 import shutil
@@ -195,16 +194,7 @@ def _sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _write_json(path: Path, obj: Any) -> None:
-    with cache.atomic_writer(path) as fh:
-        fh.write(json.dumps(obj, indent=1, sort_keys=True).encode())
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
+EXPORT_META = {"kind": "paddle.jit.save export"}
 
 
 def load_weights(
@@ -230,28 +220,26 @@ def load_weights(
         raise ModelError(f"cannot read weights {source}: {exc.strerror or exc}") from None
     digest = _sha256_bytes(raw)
     folder = (root or cache.home() / label) / digest[:32]
-    npz, manifest = folder / "params.npz", folder / "manifest.json"
-    meta = _read_json(manifest)
-    if isinstance(meta, dict) and meta.get("source_sha256") == digest and npz.is_file():
-        if cache.sha256_file(npz) == meta.get("params_sha256"):
-            try:
-                with np.load(npz, allow_pickle=False) as data:
-                    tensors = {k: data[k] for k in data.files}
-                return check(tensors, str(npz)), folder
-            except (OSError, ValueError, ModelError) as exc:
-                log.warning("%s: cached weights %s unreadable (%s); converting again", label, npz, exc)
-        else:
-            log.warning("%s: cached weights %s fail their checksum; converting again", label, npz)
+    npz = folder / "params.npz"
+    manifest = cache.Manifest.open(folder / "manifest.json", {"source_sha256": digest})
+    if manifest.verified(npz.name) is not None:
+        try:
+            with np.load(npz, allow_pickle=False) as data:
+                tensors = {k: data[k] for k in data.files}
+            return check(tensors, str(npz)), folder
+        except (OSError, ValueError, ModelError) as exc:
+            log.warning("%s: cached weights %s unreadable (%s); converting again", label, npz, exc)
+    elif npz.name in manifest.files:
+        log.warning("%s: cached weights %s fail their checksum; converting again", label, npz)
     from .torch_pickle import load_state_dict
 
     log.info("%s: converting %s to %s", label, source, npz)
     tensors = check(load_state_dict(source), str(source))
     buf = io.BytesIO()
     np.savez(buf, **tensors)  # type: ignore[arg-type]
-    data = buf.getvalue()
     with cache.atomic_writer(npz) as fh:
-        fh.write(data)
-    _write_json(manifest, {"source": str(source), "source_sha256": digest, "params_sha256": _sha256_bytes(data)})
+        fh.write(buf.getvalue())
+    manifest.record(npz.name, source=str(source))
     return tensors, folder
 
 
@@ -498,16 +486,18 @@ def _export_dir(folder: Path, paddle: ModuleType, scale: float) -> Path:
 
 def _find_export(target: Path, quiet: bool = False) -> tuple[Path, Path] | None:
     """The checked (model, params) files of a finished export, or None to (re)build it."""
-    meta = _read_json(target / "manifest.json")
-    if not isinstance(meta, dict) or not isinstance(meta.get("files"), dict):
+    manifest = cache.Manifest.open(target / "manifest.json", EXPORT_META)
+    names = sorted(manifest.files)
+    model = next((n for n in names if n.endswith((".json", ".pdmodel"))), None)
+    params = next((n for n in names if n.endswith(".pdiparams")), None)
+    if model is None or params is None:
         return None
-    for name, digest in meta["files"].items():
-        path = target / name
-        if not path.is_file() or cache.sha256_file(path) != digest:
+    for name in (model, params):
+        if manifest.verified(name) is None:
             if not quiet:
-                log.warning("rife: exported model %s fails its checksum; exporting again", path)
+                log.warning("rife: exported model %s fails its checksum; exporting again", target / name)
             return None
-    return target / meta["model"], target / meta["params"]
+    return target / model, target / params
 
 
 def export_network(paddle: ModuleType, tensors: dict[str, np.ndarray], folder: Path, scale: float) -> tuple[Path, Path]:
@@ -544,8 +534,9 @@ def export_layer(
         params = tmp / "rife.pdiparams"
         if model is None or not params.is_file():
             raise ModelError(f"rife: paddle.jit.save wrote no model in {tmp}: {sorted(os.listdir(tmp))}")
-        files = {p.name: cache.sha256_file(p) for p in (model, params)}
-        _write_json(tmp / "manifest.json", {"files": files, "model": model.name, "params": params.name})
+        manifest = cache.Manifest(tmp / "manifest.json", EXPORT_META)
+        for made in (model, params):
+            manifest.record(made.name)
         if target.exists():
             theirs = _find_export(target, quiet=True)
             if theirs:  # another process finished first: use theirs
