@@ -7,11 +7,12 @@ import json
 import os
 import re
 import shutil
+import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any, Iterator, Optional
+from typing import IO, Any, Callable, Iterator, Optional
 
-__all__ = ["home", "Manifest", "atomic_path", "atomic_sequence", "is_sequence", "atomic_writer", "sha256_file", "temp_beside", "unlink_quietly"]
+__all__ = ["home", "Manifest", "atomic_path", "atomic_sequence", "install_dir", "is_sequence", "atomic_writer", "sha256_file", "temp_beside", "unlink_quietly"]
 
 
 def home() -> Path:
@@ -57,6 +58,28 @@ def atomic_sequence(pattern: str) -> Iterator[str]:
             os.replace(os.path.join(folder, name), os.path.join(head, name))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def install_dir(target: Path, fill: Callable[[Path], object], ready: Callable[[Path], bool]) -> None:
+    """:func:`atomic_path` for a folder that several processes may be making at once (model
+    exports, unpacked weights): ``fill(path)`` creates and fills ``path``, a new folder in a
+    hidden one beside ``target``, which is then renamed into place. A ``target`` that another
+    process finished first (``ready``) is kept; a broken one is replaced."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent))
+    try:
+        fill(tmp / target.name)
+        if target.exists():
+            if ready(target):
+                return
+            shutil.rmtree(target, ignore_errors=True)
+        try:
+            os.replace(tmp / target.name, target)
+        except OSError:  # another process put its folder there in between
+            if not ready(target):
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 @contextmanager

@@ -226,22 +226,10 @@ def _install_from_tar(tar_path: Path, dest: Path) -> WeightFiles:
     found = find_in_folder(dest)
     if found:
         return found
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent))
     try:
-        extract_weights(tar_path, tmp / dest.name)
-        if dest.exists():  # an incomplete earlier attempt: ours to replace
-            shutil.rmtree(dest)
-        try:
-            os.replace(tmp / dest.name, dest)
-        except OSError:
-            found = find_in_folder(dest)  # another process won the race
-            if found is None:
-                raise
+        cache.install_dir(dest, lambda into: extract_weights(tar_path, into), lambda there: find_in_folder(there) is not None)
     except OSError as exc:
         raise ModelError(f"cannot install DAIN weights into {dest}: {exc}") from exc
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     result = find_in_folder(dest)
     if result is None:  # pragma: no cover - guarded above
         raise ModelError(f"DAIN weights vanished from {dest}")

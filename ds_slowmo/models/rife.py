@@ -27,7 +27,6 @@ import io
 import logging
 import os
 import shutil
-import tempfile
 import warnings
 from dataclasses import dataclass
 from fractions import Fraction
@@ -523,32 +522,22 @@ def export_layer(
         return found
     log.info("exporting the network to %s", target)
     net = make_net()
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=folder))
-    try:
+
+    def save(into: Path) -> None:
+        into.mkdir()
         with warnings.catch_warnings():  # dy2static chatter about its own internals
             warnings.filterwarnings("ignore", message="Tensor do not have 'place' interface")
             static = paddle.jit.to_static(net, input_spec=spec, full_graph=True)
-            paddle.jit.save(static, str(tmp / "rife"), input_spec=spec)
-        model = next((tmp / n for n in ("rife.json", "rife.pdmodel") if (tmp / n).is_file()), None)
-        params = tmp / "rife.pdiparams"
+            paddle.jit.save(static, str(into / "rife"), input_spec=spec)
+        model = next((into / n for n in ("rife.json", "rife.pdmodel") if (into / n).is_file()), None)
+        params = into / "rife.pdiparams"
         if model is None or not params.is_file():
-            raise ModelError(f"rife: paddle.jit.save wrote no model in {tmp}: {sorted(os.listdir(tmp))}")
-        manifest = cache.Manifest(tmp / "manifest.json", EXPORT_META)
+            raise ModelError(f"rife: paddle.jit.save wrote no model in {into}: {sorted(os.listdir(into))}")
+        manifest = cache.Manifest(into / "manifest.json", EXPORT_META)
         for made in (model, params):
             manifest.record(made.name)
-        if target.exists():
-            theirs = _find_export(target, quiet=True)
-            if theirs:  # another process finished first: use theirs
-                return theirs
-            shutil.rmtree(target, ignore_errors=True)
-        try:
-            os.replace(tmp, target)
-        except OSError:  # another process put its export there in between: use it
-            if _find_export(target) is None:
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+
+    cache.install_dir(target, save, lambda there: _find_export(there, quiet=True) is not None)
     found = _find_export(target)
     if not found:
         raise ModelError(f"rife: the exported model in {target} cannot be read back")
