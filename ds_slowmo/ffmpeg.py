@@ -816,8 +816,10 @@ def _crf_args(crf: Optional[int], default: int) -> list[str]:
 
 def _h264_out(raw: RawVideo, crf: Optional[int], tags: list[str], encoders: Any, container: str) -> VideoOut:
     """libx264 in the input's format when it takes it (8/10-bit 4:2:0/4:2:2/4:4:4, gray), else
-    libx265 (12-bit, RGB), else the nearest libx264 format, with a note. Alpha is dropped (H.264
-    and these containers don't carry it) except in .mov, where ProRes 4444 keeps it."""
+    libx265 (12-bit), else 4:2:0 (8 or 10-bit, what every player takes; RGB is converted with
+    the BT.709 matrix), with a note. 4:2:0 and 4:2:2 at odd sizes lose their last row or
+    column. Alpha is dropped (H.264 and these containers don't carry it) except in .mov, where
+    ProRes 4444 keeps it."""
     fmt = raw.pix_fmt.replace("yuvj", "yuv")
     notes: list[str] = []
     if _has_alpha(fmt):
@@ -826,17 +828,16 @@ def _h264_out(raw: RawVideo, crf: Optional[int], tags: list[str], encoders: Any,
         fmt = _without_alpha(fmt)
         raw = replace(raw, pix_fmt=fmt)
         notes.append(f"{container} with H.264 cannot carry alpha: the alpha plane is dropped")
-    crop = _even_crop(raw, fmt)
+    x264 = [f for f in encoders("libx264") if not f.startswith(("nv", "yuvj"))]
+    codec = "libx264" if fmt in x264 else "libx265" if fmt in encoders("libx265") and not _is_rgb(fmt) else None
+    target = fmt if codec else ("yuv420p10le" if _depth(fmt) > 8 else "yuv420p")  # what plays everywhere
+    crop = _even_crop(raw, target)
     if crop:
         notes.append(f"H.264 4:2:0/4:2:2 needs even sizes: the last {crop[1]} cropped away")
     vf = (crop[0],) if crop else ()
-    x264 = [f for f in encoders("libx264") if not f.startswith(("nv", "yuvj"))]
-    if fmt in x264:
-        return VideoOut(("-c:v", "libx264", *_crf_args(crf, 16), "-pix_fmt", fmt, *tags), tuple(notes), vf)
-    if fmt in encoders("libx265") and not _is_rgb(fmt):
-        return VideoOut(("-c:v", "libx265", *_crf_args(crf, 16), "-pix_fmt", fmt, *tags), tuple(notes), vf)
-    near = "yuv444p10le" if _depth(fmt) > 8 else "yuv444p"
-    out = _converted(raw, near, tags, f"libx264 cannot take {raw.pix_fmt}: writing {near}",
+    if codec:
+        return VideoOut(("-c:v", codec, *_crf_args(crf, 16), "-pix_fmt", fmt, *tags), tuple(notes), vf)
+    out = _converted(raw, target, tags, f"libx264 cannot take {raw.pix_fmt}: writing {target}",
                      ("-c:v", "libx264", *_crf_args(crf, 16)))  # fmt: skip
     return VideoOut(out.args, tuple(notes) + out.notes, vf + out.filters)
 

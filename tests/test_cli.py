@@ -425,3 +425,29 @@ def test_subtitles_are_copied_in_fps_mode_and_otherwise_named(tmp_path):
     assert "Subtitle: subrip" in kinds or "Subtitle: srt" in kinds, kinds
     proc = run_cli(str(src), "-o", str(tmp_path / "slow.mkv"), "--range", "10:20")
     assert proc.returncode == 0 and "not kept: 1 subtitle stream" in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize("name", ["o.gif", "o.y4m"])
+def test_outputs_without_audio_work_on_inputs_with_audio(clip50, tmp_path, name):
+    proc = run_cli(str(clip50), "-o", str(tmp_path / name), "--trim", "0:6")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.count("can't carry audio") == 1, proc.stderr
+    assert probe_video(tmp_path / name)["frames"] == 11
+
+
+def test_odd_sizes_and_webm_play_everywhere(tmp_path):
+    """An odd-sized RGB input (a screen capture) goes to H.264 4:2:0 with the last row and
+    column cropped (and says so), not to High 4:4:4; .webm is VP9 profile 0."""
+    odd = tmp_path / "odd.nut"  # testsrc (testsrc2 rounds odd sizes down)
+    subprocess.run([find_ffmpeg(), "-v", "error", "-f", "lavfi", "-i", "testsrc=size=161x121:rate=25", "-frames:v", "6",
+                    "-pix_fmt", "rgb24", "-c:v", "rawvideo", str(odd)], check=True)  # fmt: skip
+    out = tmp_path / "odd.mp4"
+    proc = run_cli(str(odd), "-o", str(out), "--trim", "0:4")
+    assert proc.returncode == 0 and "cropped" in proc.stderr, proc.stderr
+    info = subprocess.run([find_ffmpeg(), "-hide_banner", "-i", str(out)], capture_output=True, text=True).stderr
+    assert "yuv420p" in info and "160x120" in info and "High 4:4:4" not in info, info
+    web = tmp_path / "o.webm"
+    proc = run_cli(str(make_clip(tmp_path / "c.mkv", audio=False, pix_fmt="yuv444p")), "-o", str(web), "--trim", "0:4")
+    assert proc.returncode == 0, proc.stderr
+    info = subprocess.run([find_ffmpeg(), "-hide_banner", "-i", str(web)], capture_output=True, text=True).stderr
+    assert "vp9 (Profile 0)" in info and "yuv420p" in info, info

@@ -139,7 +139,7 @@ def test_encoder_argv_is_a_list_with_exact_rates(tmp_path):
     (".mp4", "yuv420p10le", ["-c:v", "libx264", "-crf", "16", "-pix_fmt", "yuv420p10le"], None),
     (".mkv", "yuv420p12le", ["-c:v", "libx265", "-crf", "16", "-pix_fmt", "yuv420p12le"], None),
     (".mp4", "gray", ["-c:v", "libx264", "-crf", "16", "-pix_fmt", "gray"], None),
-    (".mp4", "gbrp", ["-c:v", "libx264", "-crf", "16", "-pix_fmt", "yuv444p"], "cannot take gbrp"),
+    (".mp4", "gbrp", ["-c:v", "libx264", "-crf", "16", "-pix_fmt", "yuv420p"], "cannot take gbrp"),
     (".mp4", "yuva420p", ["-c:v", "libx264", "-crf", "16", "-pix_fmt", "yuv420p"], "alpha plane is dropped"),
     (".mov", "yuva420p", ["-c:v", "prores_ks", "-profile:v", "4444", "-pix_fmt", "yuva444p10le"], None),
     (".webm", "yuv444p", ["-c:v", "libvpx-vp9", "-crf", "24", "-b:v", "0", "-pix_fmt", "yuv420p"], "plays everywhere"),
