@@ -439,3 +439,35 @@ def test_matches_the_torch_reference(real: rife4.Rife4Interpolator) -> None:
     times = [F(1, 3), F(1, 2), F(4, 5)]
     ref = quality.TorchRife4(os.environ["DS_SLOWMO_TORCH_PYTHON"], 1.0).interpolate(pairs, times)
     assert np.abs(real.interpolate(pairs, times) - ref).max() < 2e-3
+
+
+@pytest.mark.parametrize("args, pipe", [(["--factor", "3"], False), (["--factor", "5"], True), (["--slow-rate", "0.2"], False)])
+def test_any_factor_end_to_end_with_exact_counts(crafted: Path, tmp_path: Path, args: list[str], pipe: bool) -> None:
+    """rife4 makes any factor, through the CLI, in file and pipe mode (the network's values
+    don't matter here: crafted weights, exact counts)."""
+    pytest.importorskip("paddle")
+    from helpers import make_clip, probe_video, run_cli
+
+    clip = make_clip(tmp_path / "six.mkv", seconds=0.24, size="96x64", audio=False)  # 6 frames
+    factor = 5 if "0.2" in args else int(args[1])
+    common = ["--model", "rife4", "--weights", str(crafted), *args]
+    env = {"DS_SLOWMO_HOME": str(tmp_path / "home")}
+    if pipe:
+        y4m = probe_y4m(clip)
+        proc = run_cli(*common, stdin=y4m, env=env)
+        assert proc.returncode == 0, proc.stderr
+        assert probe_video(proc.stdout, "yuv4mpegpipe")["frames"] == 5 * factor + 1
+    else:
+        out = tmp_path / "o.mkv"
+        proc = run_cli(str(clip), "-o", str(out), *common, env=env)
+        assert proc.returncode == 0, proc.stderr
+        assert probe_video(out)["frames"] == 5 * factor + 1
+
+
+def probe_y4m(clip: Path) -> bytes:
+    import subprocess
+
+    from ds_slowmo.ffmpeg import find_ffmpeg
+
+    return subprocess.run([find_ffmpeg(), "-v", "error", "-i", str(clip), "-f", "yuv4mpegpipe", "-"],
+                          stdout=subprocess.PIPE, check=True).stdout  # fmt: skip
