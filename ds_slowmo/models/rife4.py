@@ -221,7 +221,7 @@ def _v425_block(nn: Any) -> Any:
     return IFBlock
 
 
-def _v425_net(nn: Any, F: Any, IFBlock: Any) -> Any:  # noqa: N803 - a module and a class
+def _v425_net(nn: Any, IFBlock: Any) -> Any:  # noqa: N803 - a class
     """The IFNet class with its feature head, built on Paddle's ``nn``."""
 
     class Head(nn.Layer):  # type: ignore[misc]
@@ -273,7 +273,7 @@ def _v425_net(nn: Any, F: Any, IFBlock: Any) -> Any:  # noqa: N803 - a module an
                 flow = flow + out[:, 0:4]
                 mask, feat = out[:, 4:5], out[:, 5:]
             w0, w1 = split_warp(paddle_cat([img0, img1], 0), flow)
-            weight = F.sigmoid(mask)
+            weight = rife.F.sigmoid(mask)
             return w0 * weight + w1 * (1 - weight)
 
     return IFNet
@@ -286,7 +286,7 @@ def build_network(pd: ModuleType, scale: float) -> Any:
     :func:`pad_multiple`. Parameter names match :func:`expected_shapes`."""
     rife.bind_paddle(pd)
 
-    net = _v425_net(pd.nn, pd.nn.functional, _v425_block(pd.nn))(scale)
+    net = _v425_net(pd.nn, _v425_block(pd.nn))(scale)
     net.eval()
     return net
 
