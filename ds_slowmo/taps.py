@@ -137,21 +137,29 @@ def audio_args(job: Job) -> list[str]:
 
 
 def other_streams(job: Job) -> list[str]:
-    """Subtitles and attachments are copied when the output plays the whole input at its own
-    pace into a Matroska file (which takes them all); anything else is dropped in one line."""
+    """A Matroska output keeps the attachments (fonts and the like: no timing) always, and the
+    subtitles when it plays the whole input at its own pace (``--mode fps``); anything else
+    is dropped in one line."""
     cfg, plan, info = job.cfg, job.plan, job.info
     counts = {"subtitle": len(info.subtitles), "attachment": info.attachments, "data": info.data_streams}
     if not any(counts.values()) or cfg.input_is_pipe or job.chunk is not None or info.n_frames is None:
         return []
-    whole = plan.trim_start == 0 and (plan.trim_stop is None or plan.trim_stop >= info.n_frames)
-    if plan.mode == "fps" and whole and container_of(cfg) == ".mkv":
-        kept, counts = ["-map", "1:s?", "-c:s", "copy", "-map", "1:t?", "-c:t", "copy"], {"data": info.data_streams}
-    else:
-        kept = []
+    kept: list[str] = []
+    if container_of(cfg) == ".mkv":
+        whole = plan.trim_start == 0 and (plan.trim_stop is None or plan.trim_stop >= info.n_frames)
+        if plan.mode == "fps" and whole and counts["subtitle"]:
+            kept, counts["subtitle"] = ["-map", "1:s?", "-c:s", "copy", *_tags_of("s", counts["subtitle"])], 0
+        if counts["attachment"]:  # their tags carry their file names, which Matroska needs
+            kept, counts["attachment"] = kept + ["-map", "1:t?", "-c:t", "copy", *_tags_of("t", counts["attachment"])], 0
     dropped = ", ".join(f"{n} {kind} stream{'s' * (n > 1)}" for kind, n in counts.items() if n)
     if dropped:
-        log.warning("not kept: %s (only a whole-input --mode fps run into .mkv copies them)", dropped)
+        log.warning("not kept: %s (subtitles are copied only by a whole-input --mode fps run into .mkv)", dropped)
     return kept
+
+
+def _tags_of(kind: str, n: int) -> list[str]:
+    """Each copied stream keeps its own tags (language, title, file name)."""
+    return [a for j in range(n) for a in (f"-map_metadata:s:{kind}:{j}", f"1:s:{kind}:{j}")]
 
 
 def source_streams(job: Job) -> list[str]:

@@ -427,6 +427,20 @@ def test_subtitles_are_copied_in_fps_mode_and_otherwise_named(tmp_path):
     assert proc.returncode == 0 and "not kept: 1 subtitle stream" in proc.stderr, proc.stderr
 
 
+def test_attachments_are_kept_in_mkv_whatever_the_timing(tmp_path):
+    clip = make_clip(tmp_path / "a.mkv")
+    font = tmp_path / "f.ttf"
+    font.write_bytes(b"not really a font")
+    src = tmp_path / "att.mkv"
+    subprocess.run([find_ffmpeg(), "-v", "error", "-i", str(clip), "-attach", str(font), "-metadata:s:t",
+                    "mimetype=application/x-truetype-font", "-map", "0", "-c", "copy", str(src)], check=True)  # fmt: skip
+    out = tmp_path / "slow.mkv"
+    proc = run_cli(str(src), "-o", str(out), "--range", "10:20")
+    assert proc.returncode == 0 and "not kept" not in proc.stderr, proc.stderr
+    info = subprocess.run([find_ffmpeg(), "-hide_banner", "-i", str(out)], capture_output=True, text=True).stderr
+    assert "Attachment: ttf" in info and "f.ttf" in info, info
+
+
 @pytest.mark.parametrize("name", ["o.gif", "o.y4m"])
 def test_outputs_without_audio_work_on_inputs_with_audio(clip50, tmp_path, name):
     proc = run_cli(str(clip50), "-o", str(tmp_path / name), "--trim", "0:6")
