@@ -59,13 +59,17 @@ def plane_cells(plane: np.ndarray, cells: tuple[int, int, int, int], log2_h: int
         block = rows.reshape(ny, nx, sx).sum(axis=2, dtype=np.uint32)
         means: np.ndarray = block.astype(np.float32) / np.float32(sy * sx)
         return means
-    ry = (np.arange(ny) * by) >> log2_h
-    rx = (np.arange(nx) * bx) >> log2_w
-    cut = plane[: max(1, (ny * by) >> log2_h), : max(1, (nx * bx) >> log2_w)]
-    sums = np.add.reduceat(np.add.reduceat(cut, ry, axis=0, dtype=np.uint64), rx, axis=1)
-    hy = np.diff(np.append(ry, cut.shape[0]))
-    hx = np.diff(np.append(rx, cut.shape[1]))
-    return (sums / np.outer(hy, hx)).astype(np.float32)  # type: ignore[no-any-return]
+    # blocks that don't fall on whole samples (small or odd frames): an integral image, each
+    # block at least one sample
+    y0, x0 = (np.arange(ny) * by) >> log2_h, (np.arange(nx) * bx) >> log2_w
+    y1 = np.maximum(((np.arange(1, ny + 1) * by) >> log2_h), y0 + 1).clip(max=plane.shape[0])
+    x1 = np.maximum(((np.arange(1, nx + 1) * bx) >> log2_w), x0 + 1).clip(max=plane.shape[1])
+    y0, x0 = np.minimum(y0, y1 - 1), np.minimum(x0, x1 - 1)
+    integral = np.zeros((plane.shape[0] + 1, plane.shape[1] + 1), np.float64)
+    np.cumsum(np.cumsum(plane, axis=0, dtype=np.float64), axis=1, out=integral[1:, 1:])
+    sums = integral[np.ix_(y1, x1)] - integral[np.ix_(y0, x1)] - integral[np.ix_(y1, x0)] + integral[np.ix_(y0, x0)]
+    means = (sums / np.outer(y1 - y0, x1 - x0)).astype(np.float32)
+    return means
 
 
 def thumb_of_cells(cells: np.ndarray) -> Thumb:

@@ -241,3 +241,18 @@ def test_alpha_is_kept_or_dropped_with_a_word(tmp_path):
     proc = run_cli(str(src), "-o", str(drop))
     assert proc.returncode == 0, proc.stderr
     assert len([line for line in proc.stderr.splitlines() if "alpha" in line]) == 1, proc.stderr
+
+
+@pytest.mark.parametrize("pix_fmt, w, h", [("yuv420p", 64, 48), ("yuv420p", 9, 7), ("yuv422p10le", 161, 121), ("gray", 1, 1)])
+def test_thumbnails_of_any_size_are_finite_block_means(pix_fmt, w, h):
+    """Frames smaller than the thumbnail grid, or with odd sizes, still give every cell a mean
+    of real samples (a flat frame gives that flat colour everywhere)."""
+    import warnings
+
+    fmt = NATIVE[pix_fmt]
+    rgb = np.full((h, w, 3), 0.5, np.float32)
+    frame = colour.from_rgb(rgb, fmt, w, h, "bt709", False).view(np.uint8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        cells = Door(BlendInterpolator(), fmt, w, h, Colour()).thumb(frame).cells
+    assert np.isfinite(cells).all() and np.abs(cells - 127.5).max() < 2
