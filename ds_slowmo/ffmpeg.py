@@ -26,6 +26,7 @@ from typing import IO, Any, Optional, Sequence
 
 from . import timeline as tl
 from .errors import FFmpegError, InputError, SlowmoError, ffmpeg_said
+from .pixfmt import NATIVE, PixFmt
 from .plan import format_rate
 
 log = logging.getLogger("ds_slowmo")
@@ -742,10 +743,6 @@ def png_argv(exe: str, raw: RawVideo, target: str, vf: Optional[str]) -> list[st
 # What the encoder writes: codec, pixel format and tags (pure; ``encoders`` says which pixel
 # formats an encoder takes, empty when it is not built in)
 
-#: y4m without -strict: these; with -strict -1 also high bit depths, yuva444p and gray10/12/16
-_Y4M_OFFICIAL = ("yuv420p", "yuv422p", "yuv444p", "yuv411p", "gray")
-_Y4M_STRICT = tuple(f"yuv4{c}p{d}le" for c in ("20", "22", "44") for d in (9, 10, 12, 14, 16)) + (
-    "yuva444p", "gray9le", "gray10le", "gray12le", "gray16le")  # fmt: skip
 _H264_LIKE = (".mp4", ".m4v", ".mov", ".mkv", ".ts", ".m2ts", ".mts", "mpegts")
 _USER_CODEC = ("-c:v", "-vcodec", "-codec:v", "-c", "-codec")
 
@@ -788,26 +785,25 @@ def video_out(container: str, raw: RawVideo, crf: Optional[int], user_args: Sequ
     return VideoOut(tuple(tags))  # .avi, .gif, image sequences: ffmpeg's own choice
 
 
+def _native(pix_fmt: str) -> PixFmt:
+    """What :mod:`ds_slowmo.pixfmt` knows of a native format (a yuvj name is its yuv twin)."""
+    return NATIVE[pix_fmt.replace("yuvj", "yuv")]
+
+
 def _y4m_out(raw: RawVideo, tags: list[str]) -> VideoOut:
-    fmt = raw.pix_fmt.replace("yuvj", "yuv")
-    if fmt in _Y4M_OFFICIAL:
-        return VideoOut(("-pix_fmt", fmt, *tags))
-    if fmt in _Y4M_STRICT:
-        return VideoOut(("-strict", "-1", "-pix_fmt", fmt, *tags))
+    fmt = _native(raw.pix_fmt)
+    if fmt.y4m_ok:  # above 8 bits, and yuva444p, only with -strict -1 (on ffmpeg 5.1 and 9.0 alike)
+        return VideoOut(("-strict", "-1") * fmt.y4m_strict + ("-pix_fmt", fmt.name, *tags))
     return _converted(raw, "yuv444p", tags, f"y4m cannot carry {raw.pix_fmt}: writing yuv444p")
 
 
 def _converted(raw: RawVideo, pix_fmt: str, tags: list[str], note: str, extra: Sequence[str] = ()) -> VideoOut:
     """Frames that must change format: RGB goes to YUV with the BT.709 matrix, tagged so."""
-    if _is_rgb(raw.pix_fmt) and not _is_rgb(pix_fmt):
+    if _native(raw.pix_fmt).is_rgb and not _native(pix_fmt).is_rgb:
         vf = ("scale=out_color_matrix=bt709:out_range=tv:flags=accurate_rnd",)
         tags = ["-colorspace", "bt709", "-color_range", "tv"] + raw.aspect_args()
         return VideoOut((*extra, "-pix_fmt", pix_fmt, *tags), (note + " (BT.709)",), vf)
     return VideoOut((*extra, "-pix_fmt", pix_fmt, *tags), (note,))
-
-
-def _is_rgb(pix_fmt: str) -> bool:
-    return pix_fmt.startswith(("gbr", "rgb", "bgr", "argb", "abgr"))
 
 
 def _crf_args(crf: Optional[int], default: int) -> list[str]:
@@ -822,15 +818,15 @@ def _h264_out(raw: RawVideo, crf: Optional[int], tags: list[str], encoders: Any,
     ProRes 4444 keeps it."""
     fmt = raw.pix_fmt.replace("yuvj", "yuv")
     notes: list[str] = []
-    if _has_alpha(fmt):
+    if _native(fmt).has_alpha:
         if container == ".mov" and "yuva444p10le" in encoders("prores_ks"):
             return VideoOut(("-c:v", "prores_ks", "-profile:v", "4444", "-pix_fmt", "yuva444p10le", *tags))
         fmt = _without_alpha(fmt)
         raw = replace(raw, pix_fmt=fmt)
         notes.append(f"{container} with H.264 cannot carry alpha: the alpha plane is dropped")
     x264 = [f for f in encoders("libx264") if not f.startswith(("nv", "yuvj"))]
-    codec = "libx264" if fmt in x264 else "libx265" if fmt in encoders("libx265") and not _is_rgb(fmt) else None
-    target = fmt if codec else ("yuv420p10le" if _depth(fmt) > 8 else "yuv420p")  # what plays everywhere
+    codec = "libx264" if fmt in x264 else "libx265" if fmt in encoders("libx265") and not _native(fmt).is_rgb else None
+    target = fmt if codec else ("yuv420p10le" if _native(fmt).depth > 8 else "yuv420p")  # what plays everywhere
     crop = _even_crop(raw, target)
     if crop:
         notes.append(f"H.264 4:2:0/4:2:2 needs even sizes: the last {crop[1]} cropped away")
@@ -845,9 +841,9 @@ def _h264_out(raw: RawVideo, crf: Optional[int], tags: list[str], encoders: Any,
 def _vp9_out(raw: RawVideo, crf: Optional[int], tags: list[str], encoders: Any) -> VideoOut:
     """VP9 profile 0 (8-bit 4:2:0) or 2 (10/12-bit 4:2:0): what browsers and phones play.
     Alpha is kept (yuva420p) where this ffmpeg's libvpx takes it."""
-    deep = _depth(raw.pix_fmt) > 8
+    deep = _native(raw.pix_fmt).depth > 8
     fmt = "yuv420p10le" if deep else "yuv420p"
-    if _has_alpha(raw.pix_fmt) and not deep and "yuva420p" in encoders("libvpx-vp9"):
+    if _native(raw.pix_fmt).has_alpha and not deep and "yuva420p" in encoders("libvpx-vp9"):
         fmt = "yuva420p"
     base = ("-c:v", "libvpx-vp9", *_crf_args(crf, 24), "-b:v", "0")
     if fmt == raw.pix_fmt:
@@ -855,17 +851,8 @@ def _vp9_out(raw: RawVideo, crf: Optional[int], tags: list[str], encoders: Any) 
     return _converted(raw, fmt, tags, f".webm plays everywhere as {fmt}: converting {raw.pix_fmt}", base)
 
 
-def _has_alpha(pix_fmt: str) -> bool:
-    return pix_fmt.startswith(("yuva", "gbrap", "rgba", "bgra", "argb", "abgr", "ya"))
-
-
 def _without_alpha(pix_fmt: str) -> str:
     return pix_fmt.replace("yuva", "yuv").replace("gbrap", "gbrp")
-
-
-def _depth(pix_fmt: str) -> int:
-    m = re.search(r"(\d+)(?:le|be)$", pix_fmt)
-    return int(m.group(1)) if m else 8
 
 
 def _even_crop(raw: RawVideo, fmt: str) -> Optional[tuple[str, str]]:

@@ -579,11 +579,6 @@ def check_scale(scale: float | str, model: str) -> None:
         raise UsageError(f"--model {model} supports --scale auto, 1, 0.5 or 0.25 (got {scale})")
 
 
-def is_dyadic(times: Sequence[Fraction], max_den: int = max(FACTORS)) -> bool:
-    """Whether every time is ``k / 2**n`` with ``2**n <= max_den`` (what HDv3 can make)."""
-    return all(Fraction(t).denominator & (Fraction(t).denominator - 1) == 0 and Fraction(t).denominator <= max_den for t in times)
-
-
 @dataclass(frozen=True)
 class Loaded:
     """What a RIFE interpolator is made from: Paddle (or None in tests), the device, the
