@@ -116,7 +116,7 @@ def open_source(cfg: Config, stack: ExitStack, stop: threading.Event, *, chunk: 
         # the format is known only once ffmpeg has read the stream: let it keep the input's own
         # (or convert to the nearest native one), and read which it chose from its header
         decoder = stack.enter_context(ff.FFmpegProcess(
-            ff.decoder_argv(exe, cfg.input, pipe=True, extra_filters=[DEINTERLACE] * cfg.deinterlace + [f"format={ACCEPTED}"]),
+            ff.decoder_argv(exe, cfg.input, pipe=True, extra_filters=deinterlace(cfg) + [f"format={ACCEPTED}"]),
             role="decoder", stdin=stdin if stdin is not None else sys.stdin.fileno(), stdout=subprocess.PIPE))  # fmt: skip
         info = _pipe_info(decoder)
         chosen = ff.parse_output_pix_fmt(decoder.wait_header()) or info.pix_fmt
@@ -127,11 +127,11 @@ def open_source(cfg: Config, stack: ExitStack, stop: threading.Event, *, chunk: 
         native = _native(job.info.pix_fmt)
         cfr_rate = job.info.cfr_rate
         window = ff.file_window(exe, cfg.input, job.info, job.window.first, job.window.count)
-        original = Original(ff.decoder_input(cfg.input, window), ff.decoder_filters(window, cfr_rate) + deinterlace(job),
+        original = Original(ff.decoder_input(cfg.input, window), ff.decoder_filters(window, cfr_rate) + deinterlace(cfg),
                             window.count)  # fmt: skip
         decoder = stack.enter_context(ff.FFmpegProcess(
             ff.decoder_argv(exe, cfg.input, pipe=False, window=window, pix_fmt=decoded_as(job.info.pix_fmt, native),
-                            cfr_rate=cfr_rate, extra_filters=deinterlace(job)),
+                            cfr_rate=cfr_rate, extra_filters=deinterlace(cfg)),
             role="decoder", stdin=subprocess.DEVNULL, stdout=subprocess.PIPE))  # fmt: skip
         return Source(job, decoder, native, cfg.queue_size, stop, original)
     return Source(job, decoder, native, cfg.queue_size, stop)
@@ -155,8 +155,9 @@ def decoded_as(pix_fmt: str, native: Native) -> str:
     return pix_fmt if pix_fmt.startswith("yuvj") and pix_fmt.replace("yuvj", "yuv") == native.fmt.name else native.fmt.name
 
 
-def deinterlace(job: Job) -> list[str]:
-    return [DEINTERLACE] if job.cfg.deinterlace else []
+def deinterlace(cfg: Config) -> list[str]:
+    """The decoder's deinterlacer, when asked for (it touches only frames flagged interlaced)."""
+    return [DEINTERLACE] if cfg.deinterlace else []
 
 
 def raw_of(job: Job, native: Native) -> ff.RawVideo:

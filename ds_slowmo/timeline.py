@@ -134,33 +134,26 @@ def decode_windows(
     keyframes: Sequence[int],
     first: int,
     count: Optional[int],
-    source: Optional[Sequence[int]] = None,
 ) -> list[DecodeWindow]:
-    """Ways to decode output frames ``[first, first + count)``, fastest first; the last one
-    (decoding from the start) is always right. ``times`` are the output frames' times (``None``:
-    unknown); ``source[k]`` is the source frame output frame ``k`` shows (default: itself), and
-    ``keyframes`` are source frame indices. Seeks land half a frame before the keyframe at or
+    """Ways to decode frames ``[first, first + count)``, fastest first; the last one (decoding
+    from the start) is always right. ``times`` are the frames' times (``None``: unknown) and
+    ``keyframes`` their indices, both as the decoder delivers them (after a constant-rate
+    conversion, :func:`ds_slowmo.ffmpeg.constant_rate` has renumbered them). Seeks land half a frame before the keyframe at or
     before the frame needed, then 3 s earlier (mpegts seeks can land past their target)."""
     if first == 0:
         return [DecodeWindow(0, count)]
     fallback = DecodeWindow(first, count, select_index=first)
     if times is None or first >= len(times):
         return [fallback]
-    src = source[first] if source is not None else first
-    key = max((k for k in keyframes if k <= src), default=0)
+    key = max((k for k in keyframes if k <= first), default=0)
     cut = (times[first - 1] + times[first]) / 2
     upto = (times[first] + times[first + 1]) / 2 if first + 1 < len(times) else times[first] + 1
     windows = []
     if key > 0 or not keyframes:  # no keyframe list: ffmpeg's seek finds the keyframe before
-        key_time = times[_output_of(key, source) if source is not None else key] if key else times[first]
+        key_time = times[key] if key else times[first]
         near = key_time - (times[first] - times[first - 1]) / 2
         for seek in (near, near - 3):
             if seek > 0:
                 windows.append(DecodeWindow(first, count, seek, select_time=cut, expect=(cut, upto)))
     windows.append(fallback)
     return windows
-
-
-def _output_of(src: int, source: Sequence[int]) -> int:
-    """The first output frame showing source frame ``src`` or a later one."""
-    return bisect.bisect_left(list(source), src)
