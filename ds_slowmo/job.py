@@ -46,6 +46,13 @@ class Job:
         return replace(model_options(self.cfg), any_time=any_time)
 
     @property
+    def timing_kept(self) -> bool:
+        """The output plays the whole input at its own pace (``--mode fps``, nothing trimmed):
+        streams with their own timing (audio, subtitles) can be copied as they are."""
+        n = self.info.n_frames
+        return self.plan.mode == "fps" and n is not None and self.plan.kept(n) == range(n)
+
+    @property
     def expected_output(self) -> Optional[int]:
         """Output frames the run writes, when the input's length is known."""
         if self.chunk is not None:

@@ -130,24 +130,22 @@ def audio_args(job: Job) -> list[str]:
     n = info.n_frames
     if cfg.input_is_pipe or job.chunk is not None or n is None:
         return []
-    whole = plan.trim_start == 0 and (plan.trim_stop is None or plan.trim_stop >= n)
     return au.audio_args(mode=cfg.audio, segments=plan.audio_segments(n), tracks=info.audio, video_start=info.start,
                          output=None if cfg.output_is_pipe else cfg.output,
-                         timing_kept=plan.mode == "fps" and whole)  # fmt: skip
+                         timing_kept=job.timing_kept)  # fmt: skip
 
 
 def other_streams(job: Job) -> list[str]:
     """A Matroska output keeps the attachments (fonts and the like: no timing) always, and the
     subtitles when it plays the whole input at its own pace (``--mode fps``); anything else
     is dropped in one line."""
-    cfg, plan, info = job.cfg, job.plan, job.info
+    cfg, info = job.cfg, job.info
     counts = {"subtitle": len(info.subtitles), "attachment": info.attachments, "data": info.data_streams}
     if not any(counts.values()) or cfg.input_is_pipe or job.chunk is not None or info.n_frames is None:
         return []
     kept: list[str] = []
     if container_of(cfg) == ".mkv":
-        whole = plan.trim_start == 0 and (plan.trim_stop is None or plan.trim_stop >= info.n_frames)
-        if plan.mode == "fps" and whole and counts["subtitle"]:
+        if job.timing_kept and counts["subtitle"]:
             kept, counts["subtitle"] = ["-map", "1:s?", "-c:s", "copy", *_tags_of("s", counts["subtitle"])], 0
         if counts["attachment"]:  # their tags carry their file names, which Matroska needs
             kept, counts["attachment"] = kept + ["-map", "1:t?", "-c:t", "copy", *_tags_of("t", counts["attachment"])], 0
