@@ -306,6 +306,20 @@ def test_network_layout_matches_the_checkpoint(paddle: Any) -> None:
     assert {k: tuple(v.shape) for k, v in net.state_dict().items()} == rife4.expected_shapes()
 
 
+@pytest.mark.parametrize("k", [4, 8, 16])
+def test_pick_keeps_exactly_the_pixels_a_shrink_reads(paddle: Any, k: int) -> None:
+    rife.bind_paddle(paddle)
+    x = np.random.default_rng(k).random((2, 3, 2 * k, 3 * k), dtype=np.float32)
+    a = k // 2 - 1
+    rows = np.sort(np.concatenate([np.arange(a, 2 * k, k), np.arange(a + 1, 2 * k, k)]))
+    cols = np.sort(np.concatenate([np.arange(a, 3 * k, k), np.arange(a + 1, 3 * k, k)]))
+    picked = rife4.pick(paddle.to_tensor(x), k)
+    np.testing.assert_array_equal(picked.numpy(), x[:, :, rows][:, :, :, cols])
+    gains = [1.0, 0.5, 2.0]
+    whole = rife.shrink(paddle.to_tensor(x), k, gains).numpy()
+    np.testing.assert_allclose(rife.shrink(picked, 2, gains).numpy(), whole, rtol=1e-6)
+
+
 def test_exported_network_agrees_with_eager(paddle: Any, crafted: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
     """Paddle Inference (oneDNN, a fusion pass skipped) gives the eager network's frames, at an
     odd size and non-dyadic times, with crafted weights that make non-zero flows."""

