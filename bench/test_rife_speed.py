@@ -2,6 +2,7 @@
 
     .venv/bin/pytest bench/test_rife_speed.py --benchmark-columns=min,median,mean
     DS_SLOWMO_BENCH_DEVICE=gpu .venv/bin/pytest bench/test_rife_speed.py   # bench/gpu.sh does this
+    DS_SLOWMO_BENCH_SIZES=1920x1080,3840x2160 .venv/bin/pytest bench/test_rife_speed.py -k rife4
 
 Both versions: ``rife`` (HDv3, t = 1/2) and ``rife4`` (v4.25, t = 1/2, and t = 1/3 with the
 feature head reused from the pair before). Frames are real (bigbuckbunny, upscaled for
@@ -29,7 +30,11 @@ from bench import quality
 from ds_slowmo.models import rife, rife4
 from ds_slowmo.models.base import ModelOptions
 
-SIZES = [(640, 360), (1280, 720)]
+#: width x height, comma-separated: multiples of 640x360 (frames are upscaled by repeating pixels)
+SIZES = [
+    (int(w), int(h))
+    for w, h in (size.split("x") for size in os.environ.get("DS_SLOWMO_BENCH_SIZES", "640x360,1280x720").split(","))
+]
 DEVICE = os.environ.get("DS_SLOWMO_BENCH_DEVICE", "cpu")
 PRECISION = os.environ.get("DS_SLOWMO_BENCH_PRECISION", "float32")
 THREADS = int(os.environ.get("DS_SLOWMO_BENCH_THREADS", "0")) or None
@@ -45,7 +50,7 @@ def version(request: Any) -> str:
     return str(request.param)
 
 
-@pytest.fixture(scope="module", params=[1.0, 0.5], ids=lambda s: f"scale{s:g}")
+@pytest.fixture(scope="module", params=[1.0, 0.5, 0.25], ids=lambda s: f"scale{s:g}")
 def model(request: Any, version: str) -> Any:
     options = ModelOptions(factor=2, scale=request.param, device=DEVICE, threads=THREADS)
     if version == "rife":
