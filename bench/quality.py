@@ -43,7 +43,7 @@ from typing import Sequence
 
 import numpy as np
 
-__all__ = ["Clip", "CLIPS", "CLIPS_X4", "REFERENCE", "TorchRife4", "clip_path", "decode", "decode_argv", "psnr", "quantize", "evaluate", "main"]
+__all__ = ["Clip", "CLIPS", "CLIPS_X4", "REFERENCE", "TorchRife4", "clip_path", "cut", "decode", "decode_argv", "psnr", "quantize", "evaluate", "main"]
 
 
 @dataclass(frozen=True)
@@ -111,13 +111,17 @@ def _probe_size(path: Path, ffmpeg: str) -> tuple[int, int]:
     return int(width), int(height)
 
 
-def decode(name: str, frames: int | None = None, factor: int = 2, size: tuple[int, int] | None = None) -> np.ndarray:
-    """``(N, H, W, 3)`` uint8 RGB frames of the named clip (as the x``factor`` protocol cuts it),
-    scaled to ``size`` (width, height) when given (Lanczos; bigbuckbunny is 1280x720 at source,
-    so larger sizes are upscaled stand-ins whose motion in pixels grows with the size)."""
+def cut(name: str, frames: int | None = None, factor: int = 2, size: tuple[int, int] | None = None) -> Clip:
+    """The named clip as the x``factor`` protocol cuts it, ``frames`` long when given, scaled to
+    ``size`` (width, height) when given (Lanczos; bigbuckbunny is 1280x720 at source, so larger
+    sizes are upscaled stand-ins whose motion in pixels grows with the size)."""
     clip = (CLIPS_X4 if factor == 4 else CLIPS)[name]
-    if frames is not None or size is not None:
-        clip = Clip(clip.file, frames or clip.frames, clip.start, size or clip.size, size is not None)
+    return Clip(clip.file, frames or clip.frames, clip.start, size or clip.size, size is not None)
+
+
+def decode(name: str, frames: int | None = None, factor: int = 2, size: tuple[int, int] | None = None) -> np.ndarray:
+    """``(N, H, W, 3)`` uint8 RGB frames of :func:`cut`'s clip."""
+    clip = cut(name, frames, factor, size)
     path = clip_path(name)
     ffmpeg = ffmpeg_exe()
     width, height = clip.size or _probe_size(path, ffmpeg)
@@ -269,8 +273,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{frames.shape[2]}x{frames.shape[1]} ({took / len(scores):.2f} s/pair; "
             f"reference RIFE HDv3 {rife_ref:.2f} dB, blend {blend_ref:.2f} dB)"
         )
-        clip = (CLIPS_X4 if args.factor == 4 else CLIPS)[name]
-        clip = Clip(clip.file, args.frames or clip.frames, clip.start, args.size or clip.size, args.size is not None)
+        clip = cut(name, args.frames, args.factor, args.size)
         print("  argv: " + " ".join(decode_argv(clip_path(name), clip, "ffmpeg")), file=sys.stderr)
     return 0
 
