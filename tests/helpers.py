@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Optional
 
 import numpy as np
+from hypothesis import strategies as st
 
 from ds_slowmo.ffmpeg import find_ffmpeg
 
@@ -233,3 +234,23 @@ def first_times(path: Path) -> tuple[Fraction, list[Fraction]]:
         first.setdefault(m.group(1) + m.group(2), Fraction(m.group(3)))
     video = first.pop("0")
     return video, [first[k] for k in sorted(first, key=lambda k: int(k[1:]))]
+
+
+# -- hypothesis strategies for frame spans -----------------------------------------------------
+
+
+@st.composite
+def trims(draw: st.DrawFn, n: int, last_start: Optional[int] = None) -> Optional[tuple[int, int]]:
+    """None, or a ``(start, stop)`` span of ``n`` frames with ``start <= last_start`` (default
+    ``n - 1``): the optional ``--trim`` of a property test."""
+    if not draw(st.booleans()):
+        return None
+    a = draw(st.integers(0, n - 1 if last_start is None else last_start))
+    return a, draw(st.integers(a + 1, n))
+
+
+@st.composite
+def cut_spans(draw: st.DrawFn, n: int, min_cuts: int = 0, max_cuts: int = 6) -> list[tuple[int, int]]:
+    """Disjoint ``(start, stop)`` spans in ``[0, n]``: distinct sorted cut points paired in order."""
+    cuts = sorted(set(draw(st.lists(st.integers(0, n), min_size=min_cuts, max_size=max_cuts))))
+    return [(a, b) for a, b in zip(cuts[::2], cuts[1::2]) if a < b]

@@ -6,6 +6,7 @@ from fractions import Fraction
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from helpers import cut_spans, trims
 
 from ds_slowmo.chunks import chunk_plan
 from ds_slowmo.plan import Copy, Interp, build_plan, parse_span
@@ -25,14 +26,9 @@ def chunk_steps(plan, chunk, n):
 def cases(draw):
     n = draw(st.integers(2, 300))
     mode = draw(st.sampled_from(["slowmo", "fps"]))
-    trim = None
-    if draw(st.booleans()):
-        a = draw(st.integers(0, n - 2))
-        trim = parse_span(f"{a}:{draw(st.integers(a + 1, n))}", "--trim")
-    ranges = []
-    if mode == "slowmo":
-        cuts = sorted(set(draw(st.lists(st.integers(0, n), max_size=6))))
-        ranges = [parse_span(f"{a}:{b}") for a, b in zip(cuts[::2], cuts[1::2]) if a < b]
+    span = draw(trims(n, n - 2))
+    trim = parse_span(f"{span[0]}:{span[1]}", "--trim") if span else None
+    ranges = [parse_span(f"{a}:{b}") for a, b in draw(cut_spans(n))] if mode == "slowmo" else []
     target = draw(st.one_of(st.none(), st.sampled_from([Fraction(60), Fraction(60000, 1001), Fraction(50), Fraction(12)])))
     plan = build_plan(mode=mode, factor=draw(st.integers(2, 7)), n_frames=n, ranges=ranges, trim=trim, target=target,
                       rate=draw(st.sampled_from([Fraction(25), Fraction(24000, 1001), Fraction(30)])))  # fmt: skip

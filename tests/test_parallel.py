@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from helpers import REPO, decode_frames, ffmpeg_pids_mentioning, make_clip, probe_video, run_cli
+from helpers import REPO, decode_frames, ffmpeg_pids_mentioning, make_clip, probe_video, run_cli, trims
 
 from ds_slowmo.chunks import boundaries, chunk_plan
 from ds_slowmo.config import Config
@@ -42,10 +42,7 @@ def chunked_cases(draw):
     n = draw(st.integers(2, 300))
     factor = draw(st.integers(2, 5))
     mode = draw(st.sampled_from(["slowmo", "fps"]))
-    trim = None
-    if draw(st.booleans()):
-        a = draw(st.integers(0, n - 2))
-        trim = (a, draw(st.integers(a + 1, n)))
+    trim = draw(trims(n, n - 2))
     ranges = []
     if mode == "slowmo" and draw(st.booleans()):
         a = draw(st.integers(0, n - 1))

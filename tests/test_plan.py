@@ -7,6 +7,7 @@ from fractions import Fraction
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from helpers import cut_spans, trims
 
 from ds_slowmo.errors import UsageError
 from ds_slowmo.plan import (
@@ -267,17 +268,8 @@ def plans(draw):
     n = draw(st.integers(1, 400))
     factor = draw(st.integers(2, 9))
     mode = draw(st.sampled_from(["slowmo", "fps"]))
-    trim = None
-    if draw(st.booleans()):
-        a = draw(st.integers(0, n - 1))
-        b = draw(st.integers(a + 1, n))
-        trim = (a, b)
-    ranges = []
-    if mode == "slowmo" and draw(st.booleans()):
-        cuts = sorted(set(draw(st.lists(st.integers(0, n), min_size=2, max_size=8))))
-        for a, b in zip(cuts[::2], cuts[1::2]):
-            if a < b:
-                ranges.append((a, b))
+    trim = draw(trims(n))
+    ranges = draw(cut_spans(n, 2, 8)) if mode == "slowmo" and draw(st.booleans()) else []
     rate = draw(st.sampled_from([R25, NTSC, Fraction(24000, 1001), Fraction(60), Fraction(12, 1)]))
     p = build_plan(
         mode=mode, factor=factor, rate=rate, n_frames=n,
@@ -386,14 +378,8 @@ def target_plans(draw):
     n = draw(st.integers(1, 120))
     factor = draw(st.integers(2, 7))
     mode = draw(st.sampled_from(["slowmo", "fps"]))
-    trim = None
-    if draw(st.booleans()):
-        a = draw(st.integers(0, n - 1))
-        trim = (a, draw(st.integers(a + 1, n)))
-    ranges = []
-    if mode == "slowmo":
-        cuts = sorted(set(draw(st.lists(st.integers(0, n), min_size=0, max_size=6))))
-        ranges = [(a, b) for a, b in zip(cuts[::2], cuts[1::2]) if a < b]
+    trim = draw(trims(n))
+    ranges = draw(cut_spans(n)) if mode == "slowmo" else []
     rate = draw(st.sampled_from([R25, NTSC, Fraction(24000, 1001), Fraction(24), Fraction(30)]))
     target = draw(st.one_of(st.none(), st.sampled_from(RATES),
                             st.fractions(min_value=Fraction(1, 2), max_value=200, max_denominator=1001)))
