@@ -54,8 +54,6 @@ __all__ = [
     "FFmpegProcess",
 ]
 
-#: pixel formats ffmpeg's yuv4mpegpipe muxer writes without -strict
-
 
 def find_ffmpeg() -> str:
     """``$DS_SLOWMO_FFMPEG``, else ``ffmpeg`` on PATH, else imageio-ffmpeg's bundled binary."""
@@ -279,7 +277,7 @@ def _pix_fmt(stream_rest: str) -> str:
 
 
 def _colour_name(name: str) -> Optional[str]:
-    return None if name in ("unknown", "reserved", "unspecified", "") else name
+    return None if not name or name in _UNSET else name
 
 
 def _pix_details(stream_rest: str) -> dict[str, Any]:
@@ -641,14 +639,12 @@ def parse_keyframes(stderr: str, rate: Fraction) -> list[int]:
 
 
 def keyframes(path: str, rate: Fraction, ffmpeg: Optional[str] = None) -> list[int]:
-    """Keyframe frame numbers of a file's first video stream: keyframe packets mapped to frame
-    indices by their timestamps; where timestamps are unknown, the keyframes a ``-skip_frame
-    nokey`` decode shows (a chunk's start is only a hint: its decoder window is checked)."""
+    """Keyframe frame numbers of a file's first video stream as a ``-skip_frame nokey`` decode
+    shows them, for files whose probe has no frame timestamps (where it has them,
+    ``VideoInfo.keyframes`` is exact); a chunk's start is only a hint: its decoder window is
+    checked."""
     exe = ffmpeg or find_ffmpeg()
-    info = probe(path, exe)
-    if info.frame_times is not None:
-        return list(info.keyframes)
-    argv = [exe, "-hide_banner", "-nostdin", "-nostats", "-skip_frame", "nokey", "-i", path_arg(path),
+    argv = [*preamble(exe, "info"), "-skip_frame", "nokey", "-i", path_arg(path),
             "-map", "0:v:0", "-vf", "showinfo", "-f", "null", "-"]  # fmt: skip
     _, _, err = run_short(argv, f"listing the keyframes of {path}")
     return parse_keyframes(err, rate)
@@ -908,16 +904,16 @@ def decoder_input(src: str, window: Optional[tl.DecodeWindow]) -> list[str]:
 def decoder_argv(
     exe: str, src: str, *, pipe: bool, window: Optional[tl.DecodeWindow] = None, limit: Optional[int] = None,
     pix_fmt: Optional[str] = None, cfr_rate: Optional[Fraction] = None, extra_filters: Sequence[str] = (),
-    output: Sequence[str] = ("-f", "rawvideo"), target: str = "pipe:1",
+    output: Sequence[str] = ("-f", "rawvideo"), target: str = "pipe:1", level: Optional[str] = None,
 ) -> list[str]:
     """A decoder of ``src`` (``pipe:0`` when ``pipe``, at ``-v info`` so its header tells the
-    stream) writing raw frames in ``pix_fmt`` (None: as the filters leave them) to stdout: the
+    stream; ``level`` sets another) writing raw frames in ``pix_fmt`` (None: as the filters leave them) to stdout: the
     frames of ``window`` (or the first ``limit``, or all), on the default timeline (``-copyts
     -start_at_zero``, so a seek doesn't move the times the filters see)."""
     count = window.count if window is not None else limit
     if cfr_rate is not None and count is None:
         raise ValueError("a constant-rate conversion clones the last frame forever: give a frame count")
-    argv = preamble(exe, "info", stdin=True) if pipe else preamble(exe)
+    argv = preamble(exe, level or ("info" if pipe else "warning"), stdin=pipe)
     argv += ["-i", "pipe:0"] if pipe else decoder_input(src, window)
     argv += ["-map", "0:v:0"]
     chain = decoder_filters(window, cfr_rate) + list(extra_filters)
@@ -929,13 +925,12 @@ def decoder_argv(
     return argv + (["-pix_fmt", pix_fmt] if pix_fmt else []) + [target]
 
 
-_SHOWINFO_TB_RE = re.compile(r"config in time_base: (\d+)/(\d+)")
 _SHOWINFO_PTS_RE = re.compile(r"\bn: *0 pts: *(-?\d+) ")
 
 
 def parse_first_frame_time(stderr: str) -> Optional[Fraction]:
     """The time of the first frame a ``showinfo`` filter logged (``None``: none logged)."""
-    tbs = _SHOWINFO_TB_RE.findall(stderr)
+    tbs = _TB_RE.findall(stderr)
     m = _SHOWINFO_PTS_RE.search(stderr)
     if not tbs or not m:
         return None
@@ -954,8 +949,7 @@ def decode_window(
     for w in windows[:-1]:
         one = replace(w, count=1)
         argv = decoder_argv(exe, src, pipe=False, window=one, cfr_rate=cfr_rate, extra_filters=["showinfo"],
-                            output=("-f", "null"), target="-")  # fmt: skip
-        argv[argv.index("warning")] = "info"
+                            output=("-f", "null"), target="-", level="info")  # fmt: skip
         code, _, err = run_short(argv, "seek check", check=False)
         t = parse_first_frame_time(err) if code == 0 else None
         if t is not None and w.expect is not None and w.expect[0] <= t < w.expect[1]:

@@ -109,7 +109,7 @@ class Source:
 
 
 def open_source(cfg: Config, stack: ExitStack, stop: threading.Event, *, chunk: Optional[Chunk] = None,
-                stdin: Optional[int] = None, info: Optional[ff.VideoInfo] = None) -> Source:  # fmt: skip
+                stdin: Optional[int] = None) -> Source:  # fmt: skip
     """Start the decoder (its process joins ``stack``) and the reader; work out the job."""
     exe = ff.find_ffmpeg()
     if cfg.input_is_pipe:
@@ -123,7 +123,7 @@ def open_source(cfg: Config, stack: ExitStack, stop: threading.Event, *, chunk: 
         native = _native(info.pix_fmt if chosen.replace("yuvj", "yuv") == info.pix_fmt.replace("yuvj", "yuv") else chosen)
         job = prepare(cfg, info)
     else:
-        job = prepare(cfg, ff.constant_rate(info or ff.probe(cfg.input, exe))[0], chunk)
+        job = prepare(cfg, ff.constant_rate(ff.probe(cfg.input, exe))[0], chunk)
         native = _native(job.info.pix_fmt)
         cfr_rate = job.info.cfr_rate
         window = ff.file_window(exe, cfg.input, job.info, job.window.first, job.window.count)

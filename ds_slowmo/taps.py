@@ -122,26 +122,22 @@ class EncoderTap(FedEncoder):
         super()._check()
 
 
-def audio_args(job: Job) -> list[str]:
-    """Encoder arguments that add the source file's audio tracks (the encoder's input 1), kept
-    in sync with the plan; none for a pipe input (its audio can't be read twice) or a chunk
-    (the join adds the audio once)."""
+def _audio_args(job: Job, n: int) -> list[str]:
+    """Encoder arguments that add the source file's audio tracks, kept in sync with the plan of
+    its ``n`` frames."""
     cfg, plan, info = job.cfg, job.plan, job.info
-    n = info.n_frames
-    if cfg.input_is_pipe or job.chunk is not None or n is None:
-        return []
     return au.audio_args(mode=cfg.audio, segments=plan.audio_segments(n), tracks=info.audio, video_start=info.start,
                          output=None if cfg.output_is_pipe else cfg.output,
                          timing_kept=job.timing_kept)  # fmt: skip
 
 
-def other_streams(job: Job) -> list[str]:
+def _other_streams(job: Job) -> list[str]:
     """A Matroska output keeps the attachments (fonts and the like: no timing) always, and the
     subtitles when it plays the whole input at its own pace (``--mode fps``); anything else
     is dropped in one line."""
     cfg, info = job.cfg, job.info
     counts = {"subtitle": len(info.subtitles), "attachment": info.attachments, "data": info.data_streams}
-    if not any(counts.values()) or cfg.input_is_pipe or job.chunk is not None or info.n_frames is None:
+    if not any(counts.values()):
         return []
     kept: list[str] = []
     if container_of(cfg) == ".mkv":
@@ -161,5 +157,10 @@ def _tags_of(kind: str, n: int) -> list[str]:
 
 
 def source_streams(job: Job) -> list[str]:
-    """Everything the encoder takes from the source file (its input 1): audio, then the rest."""
-    return audio_args(job) + other_streams(job)
+    """Everything the encoder takes from the source file (its input 1): audio, then the rest.
+    Nothing for a pipe input (it can't be read twice), a chunk (the join adds them once) or an
+    input of unknown length."""
+    n = job.info.n_frames
+    if job.cfg.input_is_pipe or job.chunk is not None or n is None:
+        return []
+    return _audio_args(job, n) + _other_streams(job)
