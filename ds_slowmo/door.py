@@ -10,7 +10,6 @@ model's colours. The door is the stage's :class:`~ds_slowmo.stage.Mixer` and thu
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Optional, Sequence
@@ -44,7 +43,6 @@ class Door:
     def __init__(self, model: Interpolator, fmt: PixFmt, width: int, height: int, colour_: Colour) -> None:
         self.model, self.fmt, self.w, self.h, self.colour = model, fmt, width, height, colour_
         self.linear = bool(getattr(model, "linear", False))
-        self.seconds = 0.0  # time inside the model
         self._grid = grid(height, width)
         self._cached: tuple[Optional[np.ndarray], Optional[np.ndarray]] = (None, None)  # the last frame, as RGB
 
@@ -56,9 +54,7 @@ class Door:
         for i, (a, b) in enumerate(pairs):
             self._rgb(a, rgb[i, 0])
             self._rgb(b, rgb[i, 1])
-        t0 = time.perf_counter()
         out = self.model.interpolate(rgb, tuple(times))
-        self.seconds += time.perf_counter() - t0
         want = (len(pairs), len(times), self.h, self.w, 3)
         if out.shape != want or out.dtype != np.float32:
             raise ModelError(f"model {self.model.name!r} returned {out.dtype} {out.shape}; expected float32 {want}")

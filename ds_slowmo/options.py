@@ -15,9 +15,10 @@ from fractions import Fraction
 from typing import Any, Callable, Optional
 
 from .analysis import CUT_THRESHOLD, DUP_THRESHOLD
+from .audio import AUDIO_MODES
 from .errors import UsageError
 from .models import DEFAULT_MODEL, MODELS
-from .plan import parse_fps
+from .plan import MODES, parse_fps
 
 __all__ = ["Option", "OPTIONS", "BY_FIELD", "default", "to_int", "to_float", "GROUPS"]
 
@@ -118,7 +119,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("slow_rate", ("--slow-rate",), None, "the same as a speed: 0.5 = --factor 2, 0.25 = --factor 4, 1/3 = --factor 3",
            _WHAT, metavar="R", exclusive="speed"),
     Option("mode", ("--mode",), "slowmo", "slowmo: same rate, slowed ranges last F times longer (default); "
-           "fps: F times the frame rate, same duration", _WHAT, choices=("slowmo", "fps")),
+           "fps: F times the frame rate, same duration", _WHAT, choices=MODES),
     Option("fps", ("--fps",), None,
            "output frame rate: 60, 50, 60000/1001, any positive rational (23.976, 29.97, 59.94, 119.88 mean "
            "n*1000/1001); alone it keeps the duration, with --range it also slows the ranges", _WHAT,
@@ -173,7 +174,7 @@ OPTIONS: tuple[Option, ...] = (
            _SCALE, convert=to_float, kind=_NUM, metavar="S"),
     Option("audio", ("--audio",), "stretch",
            "file mode: stretch slowed audio (pitch kept), mute it, or drop the audio tracks (default stretch)", _OUT,
-           choices=("stretch", "mute", "drop")),
+           choices=AUDIO_MODES),
     Option("crf", ("--crf",), None, "x264/x265 quality for .mp4/.mkv/.mov (default 16)", _OUT,
            convert=to_int, kind=(int,), metavar="N"),
     Option("encoder_args", ("--encoder-args",), None, "extra ffmpeg output options, e.g. \"-preset slow -tune film\"",

@@ -92,7 +92,7 @@ class CompareTap(FedEncoder):
         target = stack.enter_context(atomic_path(cfg.compare))
         argv = compare_argv(ff.find_ffmpeg(), job, raw, original, model_name, target)
         encoder = stack.enter_context(ff.FFmpegProcess(argv, role="compare encoder", stdin=subprocess.PIPE))
-        super().__init__(encoder, cfg.compare, cfg.queue_size)
+        super().__init__(encoder, cfg.compare, cfg.queue_size, thread="ds-slowmo-compare")
 
 
 def compare_argv(exe: str, job: Job, raw: ff.RawVideo, original: Original, model_name: str, target: str) -> list[str]:

@@ -21,7 +21,7 @@ Two parts, both generic in the frame type (frames are opaque here):
   times ``batch_size`` at a time, output frames in order.
 
 :func:`make_frames` composes them; :func:`interpolate_frames` is the same for ``(H, W, 3)``
-uint8 RGB arrays and an :class:`~ds_slowmo.models.Interpolator` (via :class:`ModelMixer`).
+uint8 RGB arrays and an :class:`~ds_slowmo.models.Interpolator` (through its rgb24 door).
 """
 
 from __future__ import annotations
@@ -214,7 +214,7 @@ def batch(made: Iterable[Made[F]], mixer: Mixer[F], *, batch_size: int = 1,
     done: dict[int, Sequence[F]] = {}  # id(Mixed) -> its frames
     for item in made:
         if isinstance(item, Mixed):
-            if pending and (item.times != pending[0].times or len(pending) >= batch_size):
+            if pending and item.times != pending[0].times:  # (a full batch was called below)
                 _call(mixer, pending, done, st)
             pending.append(item)
             if len(pending) >= batch_size:

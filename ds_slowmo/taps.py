@@ -67,10 +67,10 @@ class FedEncoder:
     through a bounded queue. ``what`` names its output in error messages."""
 
     def __init__(self, encoder: ff.FFmpegProcess, what: str, q_size: int,
-                 progress: Optional[Progress] = None) -> None:  # fmt: skip
+                 progress: Optional[Progress] = None, thread: str = "ds-slowmo-writer") -> None:  # fmt: skip
         self.encoder, self.what = encoder, what
         self.q: "queue.Queue[Any]" = queue.Queue(maxsize=q_size)
-        self.writer = Writer(encoder.stdin, self.q, on_frame=progress.update if progress else None)
+        self.writer = Writer(encoder.stdin, self.q, name=thread, on_frame=progress.update if progress else None)
         self.waited = Counter()  # the stage blocked because the encoder is behind
         self.writer.start()
 

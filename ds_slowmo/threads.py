@@ -81,8 +81,8 @@ class Reader(threading.Thread):
 
 
 class Writer(threading.Thread):
-    """Writes frames from a bounded queue into a pipe, each through ``transform`` if given. On
-    failure it records the exception and keeps draining, so the producer never blocks on it."""
+    """Writes frames from a bounded queue into a pipe. On failure it records the exception and
+    keeps draining, so the producer never blocks on it."""
 
     def __init__(self, stream: IO[bytes], q: "queue.Queue[Any]", *, name: str = "ds-slowmo-writer",
                  on_frame: Optional[Callable[[int], None]] = None) -> None:  # fmt: skip

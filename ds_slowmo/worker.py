@@ -8,10 +8,8 @@ from __future__ import annotations
 import pickle
 import sys
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any, Optional
 
-from .cache import sha256_file
 from .chunks import Chunk
 from .config import Config
 from .errors import SlowmoError
@@ -28,11 +26,11 @@ class Task:
 
 @dataclass(frozen=True)
 class TaskResult:
-    """What a task did: the frames it wrote and their file's checksum, or why it failed."""
+    """What a task did: the frames it wrote, or why it failed. (The parent checksums the file
+    when it records it in its manifest.)"""
 
     ok: bool
     frames: int = 0
-    sha256: str = ""
     stats: Any = None  # the task's RunStats
     error: str = ""
     exit_code: int = 0
@@ -53,7 +51,7 @@ def run_task(task: Task) -> TaskResult:
         stats = run(cfg, chunk=task.chunk)
     except SlowmoError as exc:
         return TaskResult.failed(str(exc), exc.exit_code)
-    return TaskResult(ok=True, frames=stats.frames_out, sha256=sha256_file(Path(task.output)), stats=stats)
+    return TaskResult(ok=True, frames=stats.frames_out, stats=stats)
 
 
 def main() -> int:

@@ -494,9 +494,10 @@ class Rife4Interpolator:
         pad = pad_amounts(h, w, pad_multiple(self._fix_scale(h)))
         nchw = np.ascontiguousarray(pad_frames(pairs, pad, mode="constant").transpose(0, 1, 4, 2, 3))
         hp, wp = nchw.shape[3:]
-        sources = np.concatenate([nchw[:1, 0], nchw[:, 1]]) if _chained(nchw) else nchw.reshape(2 * b, 3, hp, wp)
+        chained = _chained(nchw)
+        sources = np.concatenate([nchw[:1, 0], nchw[:, 1]]) if chained else nchw.reshape(2 * b, 3, hp, wp)
         feats = self.encode(sources)
-        f0, f1 = (feats[:-1], feats[1:]) if _chained(nchw) else (feats[0::2], feats[1::2])
+        f0, f1 = (feats[:-1], feats[1:]) if chained else (feats[0::2], feats[1::2])
         rows = np.empty((b * len(times), 15, hp, wp), np.float32)
         for i in range(b):
             for k, t in enumerate(times):
