@@ -361,14 +361,10 @@ class Plan:
     def steps(self, n_frames: int) -> Iterator[Step]:
         """The whole output, in order, for an input of ``n_frames`` frames."""
         kept = self.kept(n_frames)
-        p, d = self._clock
-        weight = 0
         for i in kept:
             last = i == kept.stop - 1
-            width = 1 if last else self.stretch(i)
-            for u in _offsets(weight * d % p, width * d, p):
+            for u in self.frames_at(i, last):
                 yield Interp(i, u) if u and not last else Copy(i)
-            weight += width
 
     def _ceil_ticks(self, weight: int) -> int:
         """Number of output instants before stretched length ``weight``."""
