@@ -267,7 +267,7 @@ class Plan:
     """Which output frame is which. Immutable; every count derives from it.
 
     The output clock: output frame ``k`` sits at ``k / out_rate`` on the output timeline. Each
-    kept source frame ``i`` occupies ``stretch(i) / in_rate`` seconds of it (``factor`` in a
+    kept source frame ``i`` occupies its stretch over ``in_rate`` seconds of it (``factor`` in a
     slowed gap, 1 elsewhere; the last kept frame always 1), so output frame ``k`` shows the
     source position ``s`` where the stretched source reaches ``k / out_rate``: a copy of ``s``
     when ``s`` is whole, else an in-between of gap ``floor(s)`` (a hold after the last frame).
@@ -330,7 +330,7 @@ class Plan:
         return tuple(starts), tuple(ends), tuple(before)
 
     def _locate(self, i: int) -> tuple[int, int]:
-        """``(weight_before(i), stretch(i))`` in O(log ranges)."""
+        """``(weight_before(i), the stretch of i)`` in O(log ranges)."""
         starts, ends, before = self._index
         j = bisect.bisect_right(starts, i) - 1
         if j < 0:
@@ -338,11 +338,6 @@ class Plan:
         inside = i < ends[j]
         slowed = before[j] + max(0, min(ends[j], i) - starts[j])
         return max(0, i - self.trim_start) + slowed * (self.factor - 1), self.factor if inside else 1
-
-    def stretch(self, i: int) -> int:
-        """Output-timeline length of source frame ``i`` in source frame periods, assuming
-        frame ``i + 1`` is kept (the last kept frame's stretch is 1)."""
-        return self._locate(i)[1]
 
     def weight_before(self, i: int) -> int:
         """Stretched length of the kept frames before ``i`` (``trim_start .. i-1``)."""
@@ -397,7 +392,7 @@ class Plan:
 
     def audio_segments(self, n_frames: int) -> list[AudioSegment]:
         """Input time spans with their stretch, covering the kept frames, merged where equal.
-        Source frame ``i`` occupies ``[i/r, (i+1)/r)`` and lasts ``stretch(i) / r`` on the
+        Source frame ``i`` occupies ``[i/r, (i+1)/r)`` and lasts its stretch over ``r`` on the
         output timeline; so audio and video durations agree within one output frame (exactly
         when no ``target`` rate is set). O(ranges)."""
         kept = self.kept(n_frames)
