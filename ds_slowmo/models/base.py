@@ -114,11 +114,10 @@ def crop_frames(frames: np.ndarray, pad: Padding) -> np.ndarray:
     return frames[..., pad.top : h - pad.bottom, pad.left : w - pad.right, :]
 
 
-def check_batch(pairs: np.ndarray, times: Sequence[Fraction], dtype: type = np.float32) -> None:
+def check_batch(pairs: np.ndarray, times: Sequence[Fraction]) -> None:
     """Raise on a batch that breaks the protocol (engine bugs must not pass silently)."""
-    want = np.dtype(dtype).name
-    if pairs.dtype != dtype or pairs.ndim != 5 or pairs.shape[1] != 2 or pairs.shape[4] != 3:
-        raise ModelError(f"model input must be {want} (B, 2, H, W, 3), got {pairs.dtype} {pairs.shape}")
+    if pairs.dtype != np.float32 or pairs.ndim != 5 or pairs.shape[1] != 2 or pairs.shape[4] != 3:
+        raise ModelError(f"model input must be float32 (B, 2, H, W, 3), got {pairs.dtype} {pairs.shape}")
     if not times:
         raise ModelError("model called with no times")
     for t in times:
@@ -134,10 +133,11 @@ def check_output(out: np.ndarray, pairs: np.ndarray, k: int, name: str) -> np.nd
         raise ModelError(
             f"model {name!r} returned {out.dtype} {out.shape}, expected float32 {(b, k, h, w, c)}"
         )
-    out = np.clip(out, 0.0, 1.0)
-    if np.isnan(out).any():
+    clipped = np.empty(out.shape, np.float32)  # C-contiguous: one copy for both
+    np.clip(out, 0.0, 1.0, out=clipped)
+    if np.isnan(clipped).any():
         raise ModelError(f"model {name!r} returned NaN values")
-    return np.ascontiguousarray(out)
+    return clipped
 
 
 def require_factor(model: str, factor: int, supported: Sequence[int], other: str = "blend") -> None:
