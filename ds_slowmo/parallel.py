@@ -234,8 +234,7 @@ def run_chunked(cfg: Config, executor: Optional[Any] = None) -> Any:
     with locked_folder(work_folder(cfg.output), cfg.output) as folder:
         manifest = Manifest.open(folder / "manifest.json", {"input": input_fingerprint(cfg.input), "options": options_key(cfg)})
         files = {c.index: folder / f"chunk-{c.index:04d}{os.path.splitext(cfg.output)[1]}" for c in chunks}
-        stats = RunStats(input=cfg.input, output=cfg.output, model=cfg.model, width=job.info.width,
-                         height=job.info.height, in_rate=job.plan.in_rate, out_rate=job.plan.out_rate, plan=job.plan)  # fmt: skip
+        stats = RunStats.of(job, cfg.model)
         _run_chunks(cfg, chunks, files, manifest, executor or make_executor(cfg), stats)
         _join(exe, job, [files[c.index] for c in chunks], folder)
     shutil.rmtree(folder)

@@ -19,7 +19,6 @@ from typing import Any, Iterable, Iterator, Optional, Sequence, Union
 
 import numpy as np
 
-from . import ffmpeg as ff
 from .analysis import CUT_THRESHOLD
 from .chunks import Chunk
 from .config import Config, check_paths
@@ -62,6 +61,12 @@ class RunStats(StageStats):
     setup_s: float = 0.0  # probe + model load + process start
     inspect_path: Optional[str] = None
     plan: Optional[Plan] = field(default=None, repr=False)
+
+    @classmethod
+    def of(cls, job: Job, model_name: str) -> "RunStats":
+        """The figures a run of ``job`` knows before it starts."""
+        return cls(input=job.cfg.input, output=job.cfg.output, model=model_name, width=job.info.width,
+                   height=job.info.height, in_rate=job.plan.in_rate, out_rate=job.plan.out_rate, plan=job.plan)  # fmt: skip
 
     @property
     def model_busy(self) -> float:
@@ -155,7 +160,7 @@ def run(
             job = source.job
             model = model or load_model(cfg.model, job.model_options)
             prepare_model(model, source.raw.height, source.raw.width)
-            stats = _new_stats(job, source.raw, model.name)
+            stats = RunStats.of(job, model.name)
             taps = _open_taps(job, source, model.name, stats, stack, stdout)
             parts.extend(taps)
             stats.setup_s = time.perf_counter() - t_start
@@ -174,11 +179,6 @@ def run(
         raise
     stats.wall_s = time.perf_counter() - t_start
     return stats
-
-
-def _new_stats(job: Job, raw: ff.RawVideo, model_name: str) -> RunStats:
-    return RunStats(input=job.cfg.input, output=job.cfg.output, model=model_name, width=raw.width,
-                    height=raw.height, in_rate=job.plan.in_rate, out_rate=job.plan.out_rate, plan=job.plan)  # fmt: skip
 
 
 def _open_taps(job: Job, source: Source, model_name: str, stats: RunStats, stack: ExitStack,
