@@ -23,7 +23,7 @@ import os
 from fractions import Fraction
 from typing import Optional, Protocol, Sequence
 
-from .plan import AudioSegment
+from .plan import AudioSegment, round_nearest
 
 __all__ = [
     "AUDIO_MODES", "AudioTrack", "atempo_chain", "audio_args", "audio_filter_graph",
@@ -74,11 +74,6 @@ class AudioTrack(Protocol):
     def start(self) -> Fraction: ...  # presentation time of the first decoded sample
 
 
-def _round(x: Fraction) -> int:
-    """Nearest integer, halves up: exact, no float."""
-    return (x.numerator * 2 + x.denominator) // (x.denominator * 2)
-
-
 def atempo_chain(stretch: int) -> list[str]:
     """``atempo`` filters that slow audio by ``stretch`` with pitch kept. One atempo accepts
     0.5..100, so slowing by more than 2 chains several (4 -> 0.5, 0.5; 3 -> 0.5, 0.666...)."""
@@ -122,7 +117,7 @@ def output_time(segments: Sequence[AudioSegment], t: Fraction) -> Optional[Fract
 def segment_samples(segments: Sequence[AudioSegment], sample_rate: int) -> list[int]:
     """Samples each segment gets in the output: differences of the rounded cumulative exact
     output times, so they sum to the whole output's length rounded once."""
-    edges = [_round(b * sample_rate) for b in _output_bounds(segments)]
+    edges = [round_nearest(b * sample_rate) for b in _output_bounds(segments)]
     return [b - a for a, b in zip(edges, edges[1:])]
 
 
@@ -147,7 +142,7 @@ def _track_graph(
     offset = track.start - video_start  # plan time of the track's sample 0
 
     def position(t: Fraction) -> int:
-        return _round((t - offset) * sr)
+        return round_nearest((t - offset) * sr)
 
     lead = max(0, -position(segments[0].start))  # samples of silence it needs before it
     head = [f"aresample={sr}", "asetpts=N/SR/TB"]
@@ -157,7 +152,7 @@ def _track_graph(
     n = len(segments)
     names = [f"[t{j}s{i}]" for i in range(n)]
     chains = [f"[{input_index}:a:{j}]{','.join(head)}" + (f",asplit={n}" if n > 1 else "") + "".join(names)]
-    ahead = _round(_LOOKAHEAD * sr)
+    ahead = round_nearest(_LOOKAHEAD * sr)
     for i, (seg, length) in enumerate(zip(segments, lengths)):
         first, last = position(seg.start) + lead, position(seg.end) + lead
         if seg.stretch > 1 and not mute:

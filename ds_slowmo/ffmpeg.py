@@ -886,7 +886,7 @@ def decoder_filters(window: Optional[tl.DecodeWindow], cfr_rate: Optional[Fracti
     frame so every ffmpeg version fills the grid to its end), then the window's selection."""
     chain = []
     if cfr_rate is not None:
-        chain += ["tpad=stop=-1:stop_mode=clone", f"fps={cfr_rate.numerator}/{cfr_rate.denominator}"]
+        chain += ["tpad=stop=-1:stop_mode=clone", f"fps={format_rate(cfr_rate)}"]
     if window is not None and window.select_time is not None:
         chain.append(f"select='gte(t\\,{_seconds(window.select_time)})'")
     elif window is not None and window.select_index is not None:

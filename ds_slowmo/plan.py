@@ -34,6 +34,7 @@ __all__ = [
     "Interp",
     "Step",
     "AudioSegment",
+    "round_nearest",
     "parse_position",
     "parse_span",
     "parse_rate",
@@ -197,12 +198,17 @@ def format_rate(rate: Fraction) -> str:
     return f"{rate.numerator}/{rate.denominator}"
 
 
+def round_nearest(x: Fraction) -> int:
+    """The nearest integer to ``x``, halves up (towards +inf): ``floor(x + 1/2)``, exact."""
+    return math.floor(x + Fraction(1, 2))
+
+
 def position_to_frame(pos: Position, rate: Fraction) -> int:
     """Frame number of a position: times round ``t * rate`` half up."""
     if pos.frame is not None:
         return pos.frame
     assert pos.seconds is not None
-    return math.floor(pos.seconds * rate + Fraction(1, 2))
+    return round_nearest(pos.seconds * rate)
 
 
 def span_to_frames(
