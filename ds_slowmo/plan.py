@@ -404,21 +404,14 @@ class Plan:
         kept = self.kept(n_frames)
         if not len(kept):
             return []
+        last = kept.stop - 1  # the gaps end before the last kept frame, which lasts 1
         spans: list[tuple[int, int, int]] = []  # (first frame, end frame, stretch)
-        cur = kept.start
-        for a, b in self.slowed:
-            a, b = max(a, kept.start), min(b, kept.stop - 1)  # gaps inside the kept frames
-            if a >= b:
-                continue
-            if a > cur:
-                spans.append((cur, a, 1))
-            if spans and spans[-1][2] == self.factor and spans[-1][1] == a:
-                spans[-1] = (spans[-1][0], b, self.factor)
+        for first, end, k in [*self._runs(last), (last, kept.stop, 1)]:
+            end = kept.stop if end is None else end
+            if spans and spans[-1][2] == k and spans[-1][1] == first:
+                spans[-1] = (spans[-1][0], end, k)
             else:
-                spans.append((a, b, self.factor))
-            cur = b
-        if cur < kept.stop:
-            spans.append((cur, kept.stop, 1))
+                spans.append((first, end, k))
         r = self.in_rate
         return [AudioSegment(Fraction(s) / r, Fraction(e) / r, k) for s, e, k in spans]
 
