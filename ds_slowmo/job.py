@@ -42,7 +42,7 @@ class Job:
     def model_options(self) -> ModelOptions:
         """What the model is told; ``any_time`` when the plan (or --dedupe, whose runs can have
         any length) asks for times other than k/2^n."""
-        any_time = self.cfg.dedupe or not self.plan.times_dyadic(self.info.n_frames)
+        any_time = self.plan.needs_any_time(self.cfg.dedupe, self.info.n_frames)
         return replace(model_options(self.cfg), any_time=any_time)
 
     @property

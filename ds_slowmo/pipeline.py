@@ -125,7 +125,7 @@ def slowmo_frames(
         mode = "fps"  # as on the command line: --fps alone changes only the rate
     plan = build_plan(mode=mode, factor=factor, rate=fr, n_frames=None, ranges=spans, trim=trim_span, target=target)
     if isinstance(model, str):
-        any_time = dedupe is not None or not plan.times_dyadic()
+        any_time = plan.needs_any_time(dedupe is not None)
         model = load_model(model, ModelOptions(factor=factor, batch_size=batch_size, any_time=any_time, **model_options))
     stats = StageStats()
     yield from interpolate_frames(source, plan, model, batch_size=batch_size, stats=stats,

@@ -453,6 +453,11 @@ class Plan:
         """Are all in-between times ``k / 2^n``? (False: the model needs any-time support.)"""
         return all(_dyadic(u) for us in self._phase_times(n_frames) for u in us)
 
+    def needs_any_time(self, dedupe: bool, n_frames: Optional[int] = None) -> bool:
+        """Must the model make times other than ``k / 2^n``? When the plan asks for them, or
+        with duplicate removal on (a run of duplicates can have any length)."""
+        return dedupe or not self.times_dyadic(n_frames)
+
 
 def _dyadic(t: Fraction) -> bool:
     return t.denominator & (t.denominator - 1) == 0
