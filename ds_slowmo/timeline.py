@@ -119,7 +119,7 @@ class DecodeWindow:
     (``None``: decode from the start), then keep frames from time ``select_time`` on (by the
     timeline), or from decoded frame number ``select_index`` on (counting from the start, when
     times are unknown). A seek is right only if the first kept frame's time falls in ``expect``
-    ``[lo, hi)``: a check decodes that frame and compares (:func:`ds_slowmo.ffmpeg.decode_window`)."""
+    ``[lo, hi)``: a check decodes that frame and compares (:func:`ds_slowmo.ffmpeg.checked_window`)."""
 
     first: int
     count: Optional[int]

@@ -108,10 +108,10 @@ def test_jobs_give_the_single_runs_frames(clips, ffmpeg_exe, tmp_path, name):
 def test_seeks_are_checked(clips, ffmpeg_exe, name):
     info = ff.constant_rate(ff.probe(str(clips[name]), ffmpeg_exe))[0]
     windows = tl.decode_windows(info.frame_times, info.keyframes, 37, 3)
-    assert ff.decode_window(ffmpeg_exe, str(clips[name]), windows, info.cfr_rate).seek is not None
+    assert ff.checked_window(ffmpeg_exe, str(clips[name]), windows, info.cfr_rate).seek is not None
     lo, hi = windows[0].expect or (0, 0)
     wrong = [replace(w, expect=(hi, hi + 1)) for w in windows[:-1]] + windows[-1:]  # as if the seek overshot
-    assert ff.decode_window(ffmpeg_exe, str(clips[name]), wrong, info.cfr_rate) == windows[-1]
+    assert ff.checked_window(ffmpeg_exe, str(clips[name]), wrong, info.cfr_rate) == windows[-1]
 
 
 def test_probe_offsets(clips, ffmpeg_exe):
