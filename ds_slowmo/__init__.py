@@ -20,7 +20,8 @@ from .errors import (
     SlowmoError,
     UsageError,
 )
-from .pipeline import RunStats, slowmo_frames
+from .pipeline import slowmo_frames
+from .stats import RunStats
 
 __version__ = "0.1.0"
 __all__ = ["__version__", "slowmo", "slowmo_frames", "Config", "RunStats"] + [

@@ -9,16 +9,15 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
 import sys
-from types import FrameType
-from contextlib import contextmanager
-from typing import Any, Callable, Iterator, NoReturn, Optional, Sequence
+from typing import Any, Callable, NoReturn, Optional, Sequence
 
 from . import __version__
 from .config import Config
 from .errors import OutputClosed, SlowmoError, UsageError
 from .options import BY_FIELD, GROUPS, OPTIONS, Option
+from .stats import RunStats
+from .threads import sigterm_interrupts
 
 __all__ = ["main", "build_parser"]
 
@@ -115,21 +114,6 @@ def _cli_flag(args: argparse.Namespace, field: str) -> bool:
     return bool(getattr(args, field, BY_FIELD[field].default))
 
 
-@contextmanager
-def sigterm_interrupts() -> Iterator[None]:
-    """While inside, SIGTERM raises KeyboardInterrupt (so every ``finally`` runs and no ffmpeg
-    is orphaned); the previous handler comes back after. The CLI and the workers use it."""
-
-    def handler(signum: int, frame: Optional[FrameType]) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def main(argv: Optional[Sequence[str]] = None) -> int:
     debug = os.environ.get("DS_SLOWMO_DEBUG", "") not in ("", "0")
     try:
@@ -174,10 +158,9 @@ def _main(argv: Optional[Sequence[str]]) -> int:
 
 def _run_folder(cfg: Config) -> int:
     from .parallel import run_folder
-    from .worker import TaskResult
 
-    def report(src: str, res: TaskResult) -> None:
-        state = "done" if res.ok else f"FAILED: {res.error}"
+    def report(src: str, error: Optional[str]) -> None:
+        state = "done" if error is None else f"FAILED: {error}"
         sys.stderr.write(f"{PROG}: {src}: {state}\n")
 
     result = run_folder(cfg, on_result=report)
@@ -201,10 +184,7 @@ def _log_to_stderr(verbose: bool) -> None:
     log.setLevel(logging.INFO if verbose else logging.WARNING)
 
 
-def _print_stats(stats: object) -> None:
-    from .pipeline import RunStats
-
-    assert isinstance(stats, RunStats)
+def _print_stats(stats: RunStats) -> None:
     d = stats.as_dict()
     sys.stderr.write(
         f"{PROG}: {d['frames_in']} frames in ({d['size']} @ {d['in_rate']}) -> {d['frames_out']} out "

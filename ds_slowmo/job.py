@@ -52,6 +52,11 @@ class Job:
         n = self.info.n_frames
         return self.plan.mode == "fps" and n is not None and self.plan.kept(n) == range(n)
 
+    def for_chunk(self, chunk: Chunk, cfg: Config) -> "Job":
+        """This job's chunk ``chunk``, run by a worker with ``cfg``: the same input facts and
+        plan (nothing is probed again), the chunk's own decode window."""
+        return replace(self, cfg=cfg, chunk=chunk, window=decode_window(self.plan, seekable=True, chunk=chunk))
+
     @property
     def expected_output(self) -> Optional[int]:
         """Output frames the run writes, when the input's length is known."""

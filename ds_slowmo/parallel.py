@@ -28,7 +28,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Optional
+from typing import Any, Callable, Iterable, Iterator, Optional, Protocol
 
 from . import ffmpeg as ff
 from .cache import Manifest, atomic_path
@@ -37,10 +37,12 @@ from .config import Config, check_paths
 from .errors import SlowmoError, UsageError
 from .job import Job, prepare
 from .models import load_model
+from .stats import RunStats
 from .taps import source_streams
-from .worker import Task, TaskResult
+from .worker import Task, TaskResult, run_task
 
-__all__ = ["run_chunked", "run_folder", "FolderResult", "VIDEO_EXTENSIONS", "expand_inputs"]
+__all__ = ["Executor", "LocalExecutor", "RayExecutor", "make_executor", "run_chunked", "run_folder", "FolderResult",
+           "VIDEO_EXTENSIONS", "expand_inputs", "work_folder"]  # fmt: skip
 
 log = logging.getLogger("ds_slowmo")
 
@@ -48,7 +50,14 @@ VIDEO_EXTENSIONS = (".mp4", ".mkv", ".mov", ".m4v", ".avi", ".webm", ".mpg", ".m
 
 
 # ---------------------------------------------------------------------------------------------
-# Executors: each runs Jobs and yields (job, result dict) as they finish
+# Executors: each runs tasks and yields (task, result) as they finish
+
+
+class Executor(Protocol):
+    """Runs tasks (on local processes, a Ray cluster, or a test's fake) and yields each with its
+    result as it finishes; stops what is still running when the caller stops iterating."""
+
+    def run(self, tasks: Iterable[Task]) -> Iterator[tuple[Task, TaskResult]]: ...
 
 
 class LocalExecutor:
@@ -130,8 +139,6 @@ class RayExecutor:
                 where = address or "$RAY_ADDRESS"
                 raise SlowmoError(f"cannot reach the Ray cluster at {where} ({str(exc).splitlines()[0]}); "
                                   "check it with `ray status`") from None  # fmt: skip
-        from .worker import run_task
-
         self.remote = ray.remote(num_cpus=cpus_per_task, num_gpus=1 if gpu else 0, max_retries=0)(run_task)
 
     def run(self, tasks: Iterable[Task]) -> Iterator[tuple[Task, TaskResult]]:
@@ -163,7 +170,7 @@ def _check_reachable(address: str) -> None:
         raise SlowmoError(f"cannot reach the Ray cluster at {address} ({exc}); check it with `ray status`") from None
 
 
-def make_executor(cfg: Config) -> Any:
+def make_executor(cfg: Config) -> Executor:
     if cfg.ray is not None:
         return RayExecutor(cfg.ray or os.environ.get("RAY_ADDRESS"), cfg.device == "gpu")
     return LocalExecutor(cfg.jobs)
@@ -213,10 +220,9 @@ def locked_folder(folder: Path, output: str) -> Iterator[Path]:
         yield folder
 
 
-def run_chunked(cfg: Config, executor: Optional[Any] = None) -> Any:
-    """Run ``cfg`` in chunks; returns the :class:`~ds_slowmo.pipeline.RunStats` of the whole."""
-    from .pipeline import RunStats
-
+def run_chunked(cfg: Config, executor: Optional[Executor] = None) -> RunStats:
+    """Run ``cfg`` in chunks; returns the :class:`RunStats` of the whole. The input is probed
+    once, here: each worker gets its chunk's :class:`Job`."""
     t0 = time.perf_counter()
     if cfg.input_is_pipe or cfg.output_is_pipe:
         raise UsageError("--jobs/--ray need an input file and an output file (a pipe can't be split)")
@@ -235,7 +241,7 @@ def run_chunked(cfg: Config, executor: Optional[Any] = None) -> Any:
         manifest = Manifest.open(folder / "manifest.json", {"input": input_fingerprint(cfg.input), "options": options_key(cfg)})
         files = {c.index: folder / f"chunk-{c.index:04d}{os.path.splitext(cfg.output)[1]}" for c in chunks}
         stats = RunStats.of(job, cfg.model)
-        _run_chunks(cfg, chunks, files, manifest, executor or make_executor(cfg), stats)
+        _run_chunks(job, chunks, files, manifest, executor or make_executor(cfg), stats)
         _join(exe, job, [files[c.index] for c in chunks], folder)
     shutil.rmtree(folder)
     stats.frames_in, stats.frames_out = n, job.plan.output_count(n)
@@ -243,17 +249,25 @@ def run_chunked(cfg: Config, executor: Optional[Any] = None) -> Any:
     return stats
 
 
-def _run_chunks(cfg: Config, chunks: list[Chunk], files: dict[int, Path], manifest: Manifest, executor: Any,
-                stats: Any) -> None:  # fmt: skip
+def chunk_config(cfg: Config, output: str) -> Config:
+    """What a worker runs a chunk with: video only, into ``output``, no review, no progress;
+    the cores shared between the local workers unless ``--threads`` says otherwise."""
+    threads = cfg.threads
+    if threads is None and cfg.ray is None:
+        threads = max(1, (os.cpu_count() or 1) // cfg.jobs)
+    return replace(cfg, output=output, progress=False, jobs=1, ray=None, overwrite=True, audio="drop", compare=None,
+                   inspect=None, threads=threads)  # fmt: skip
+
+
+def _run_chunks(job: Job, chunks: list[Chunk], files: dict[int, Path], manifest: Manifest, executor: Executor,
+                stats: RunStats) -> None:  # fmt: skip
     """Every chunk not already done, on the executor; each finished one goes in the manifest."""
     todo = [c for c in chunks if manifest.verified(files[c.index].name, start=c.start, stop=c.stop) is None]
     if len(todo) < len(chunks):
         log.info("resuming: %d of %d chunks already done", len(chunks) - len(todo), len(chunks))
-    worker_cfg = cfg
-    if cfg.threads is None and cfg.ray is None:
-        worker_cfg = replace(cfg, threads=max(1, (os.cpu_count() or 1) // cfg.jobs))
+    tasks = [Task(str(files[c.index]), job=job.for_chunk(c, chunk_config(job.cfg, str(files[c.index])))) for c in todo]
     failures: list[str] = []
-    for task, result in executor.run([Task(worker_cfg, str(files[c.index]), c) for c in todo]):
+    for task, result in executor.run(tasks):
         chunk = task.chunk
         assert chunk is not None
         if not result.ok:
@@ -263,6 +277,7 @@ def _run_chunks(cfg: Config, chunks: list[Chunk], files: dict[int, Path], manife
         elif result.frames != chunk.out_count:
             failures.append(f"chunk {chunk.index}: wrote {result.frames} frames, expected {chunk.out_count}")
         else:
+            assert result.stats is not None
             manifest.record(files[chunk.index].name, start=chunk.start, stop=chunk.stop, frames=result.frames)
             stats.model_s += result.stats.model_s
             stats.interpolated += result.stats.interpolated
@@ -310,9 +325,11 @@ def expand_inputs(spec: str) -> list[str]:
     return sorted(p for p in glob.glob(spec) if os.path.isfile(p))
 
 
-def run_folder(cfg: Config, executor: Optional[Any] = None, on_result: Optional[Callable[[str, TaskResult], None]] = None) -> FolderResult:
+def run_folder(cfg: Config, executor: Optional[Executor] = None,
+               on_result: Optional[Callable[[str, Optional[str]], None]] = None) -> FolderResult:  # fmt: skip
     """Every video of ``cfg.input`` (a folder or glob) into the folder ``cfg.output``, ``jobs`` at
-    a time. Failures are collected, not raised."""
+    a time. Failures are collected, not raised; ``on_result(input, error)`` hears of each as it
+    ends (``error`` None: done)."""
     inputs = expand_inputs(cfg.input)
     if not inputs:
         raise UsageError(f"no video files in {cfg.input} (looked for {', '.join(VIDEO_EXTENSIONS)})")
@@ -328,13 +345,13 @@ def run_folder(cfg: Config, executor: Optional[Any] = None, on_result: Optional[
         if dst.exists() and not cfg.overwrite:
             result.failed.append((src, f"output {dst} already exists; pass -y to overwrite it"))
             continue
-        tasks.append(Task(replace(cfg, input=src, output=str(dst), jobs=1, ray=None), str(dst)))
+        tasks.append(Task(str(dst), cfg=replace(cfg, input=src, output=str(dst), jobs=1, ray=None, progress=False)))
     executor = executor or make_executor(cfg)
     for task, res in executor.run(tasks):
         if res.ok:
-            result.done.append((task.cfg.input, task.output))
+            result.done.append((task.input, task.output))
         else:
-            result.failed.append((task.cfg.input, res.error))
+            result.failed.append((task.input, res.error))
         if on_result is not None:
-            on_result(task.cfg.input, res)
+            on_result(task.input, None if res.ok else res.error)
     return result

@@ -28,6 +28,7 @@ from .cache import atomic_path
 from .errors import UsageError
 from .job import Job
 from .source import Original
+from .stage import CUT
 from .plan import format_rate
 from .taps import FedEncoder
 
@@ -120,15 +121,17 @@ class InspectTap:
     """``--inspect GAP``: keeps the output frames of one gap (its left frame, the in-betweens,
     its right frame) and writes them as one labelled PNG row at the end."""
 
-    def __init__(self, job: Job, raw: ff.RawVideo, cuts: Sequence[tuple[int, int]], stack: ExitStack) -> None:
-        self.job, self.raw, self.cuts = job, raw, cuts
+    def __init__(self, job: Job, raw: ff.RawVideo, stack: ExitStack) -> None:
+        self.job, self.raw = job, raw
         self.first, self.last = inspect_window(job)
         self.frames: list[np.ndarray] = []
+        self.kinds: list[str] = []
         self.target = stack.enter_context(atomic_path(job.cfg.inspect_path))
 
-    def put(self, index: int, frame: np.ndarray) -> None:
+    def put(self, index: int, frame: np.ndarray, kind: str) -> None:
         if self.first <= index <= self.last:
             self.frames.append(frame)
+            self.kinds.append(kind)
 
     def finish(self) -> None:
         g = self.job.cfg.inspect
@@ -138,20 +141,21 @@ class InspectTap:
         n, (w, h) = len(self.frames), (self.raw.width, self.raw.height)
         step = max(1, -(-w // 320))
         tw, th = -(-w // step), -(-h // step)
-        text = label_filter([(label, j * tw) for j, label in enumerate(self.labels(g, n))], th)
+        text = label_filter([(label, j * tw) for j, label in enumerate(self.labels(g))], th)
         vf = f"scale={tw}:{th}:flags=neighbor,tile={n}x1" + (f",{text}" if text else "")
         argv = ff.png_argv(ff.find_ffmpeg(), self.raw, self.target, vf)
         ff.run_short(argv, f"writing {self.job.cfg.inspect_path}", b"".join(f.tobytes() for f in self.frames))
 
-    def labels(self, g: int, n: int) -> list[str]:
-        """``frame 29``, ``t=1/4``, ..., ``frame 30``; at a scene cut the in-betweens say they
-        are copies."""
-        cut = " cut: copy" if any(a <= g < b for a, b in self.cuts) else ""
-        names = [f"frame {g}" if u == 0 else f"t={u}{cut}" for u in self.job.plan.frames_at(g, False)]
-        return (names + [f"frame {g + 1}"])[:n]
+    def labels(self, g: int) -> list[str]:
+        """``frame 29``, ``t=1/4``, ..., ``frame 30``; an in-between copied at a scene cut says
+        so."""
+        names = [f"frame {g}" if u == 0 else f"t={u}" for u in self.job.plan.frames_at(g, False)]
+        names = (names + [f"frame {g + 1}"])[: len(self.frames)]
+        return [name + (" cut: copy" if kind == CUT else "") for name, kind in zip(names, self.kinds)]
 
     def abort(self) -> None:
         self.frames.clear()
+        self.kinds.clear()
 
 
 def inspect_window(job: Job) -> tuple[int, int]:

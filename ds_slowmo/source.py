@@ -1,8 +1,9 @@
 """The source: an ffmpeg decoder of the input (a file or standard input) and the reader
 thread that fills a bounded queue with its frames, in the input's own pixel format.
 
-For a file the job is known before decoding (the probe), so the decoder starts at the job's
-window. For a pipe the decoder starts first and the job follows from what it prints.
+:func:`open_input` tells what the input is (a file's probe; a pipe's decoder, started, and
+its header); the job is made from that above the source, and :func:`start_source` starts
+reading the job's frames: a file's decoder at the job's window, or the pipe's.
 """
 
 from __future__ import annotations
@@ -20,15 +21,14 @@ import numpy as np
 
 from . import ffmpeg as ff
 from . import colour
-from .chunks import Chunk
 from .config import Config
 from .errors import FFmpegError, InputError, ffmpeg_said
 from .door import Colour
-from .job import DEINTERLACE, Job, prepare
+from .job import DEINTERLACE, Job
 from .pixfmt import NATIVE, Native, native_for
 from .threads import Counter, Reader, drain, queue_items
 
-__all__ = ["Source", "open_source", "raw_of", "colour_of"]
+__all__ = ["Input", "Source", "open_input", "start_source", "raw_of", "colour_of"]
 
 log = logging.getLogger("ds_slowmo")
 
@@ -108,33 +108,50 @@ class Source:
         return not self.reader.hit_limit
 
 
-def open_source(cfg: Config, stack: ExitStack, stop: threading.Event, *, chunk: Optional[Chunk] = None,
-                stdin: Optional[int] = None) -> Source:  # fmt: skip
-    """Start the decoder (its process joins ``stack``) and the reader; work out the job."""
+@dataclass(frozen=True)
+class Input:
+    """The input, opened as far as the job needs it: what ffmpeg says of it. For a file that
+    is its probe (nothing runs yet); for a pipe, the decoder already reading it, whose header
+    told the stream and which native format it chose."""
+
+    info: ff.VideoInfo
+    decoder: Optional[ff.FFmpegProcess] = None
+    native: Optional[Native] = None
+
+
+def open_input(cfg: Config, stack: ExitStack, stdin: Optional[int] = None) -> Input:
+    """Probe the input file, or start the decoder of the pipe (its process joins ``stack``)."""
     exe = ff.find_ffmpeg()
-    if cfg.input_is_pipe:
-        # the format is known only once ffmpeg has read the stream: let it keep the input's own
-        # (or convert to the nearest native one), and read which it chose from its header
-        decoder = stack.enter_context(ff.FFmpegProcess(
-            ff.decoder_argv(exe, cfg.input, pipe=True, extra_filters=deinterlace(cfg) + [f"format={ACCEPTED}"]),
-            role="decoder", stdin=stdin if stdin is not None else sys.stdin.fileno(), stdout=subprocess.PIPE))  # fmt: skip
-        info = _pipe_info(decoder)
-        chosen = ff.parse_output_pix_fmt(decoder.wait_header()) or info.pix_fmt
-        native = _native(info.pix_fmt if chosen.replace("yuvj", "yuv") == info.pix_fmt.replace("yuvj", "yuv") else chosen)
-        job = prepare(cfg, info)
-    else:
-        job = prepare(cfg, ff.constant_rate(ff.probe(cfg.input, exe))[0], chunk)
-        native = _native(job.info.pix_fmt)
-        cfr_rate = job.info.cfr_rate
-        window = ff.file_window(exe, cfg.input, job.info, job.window.first, job.window.count)
-        original = Original(ff.decoder_input(cfg.input, window), ff.decoder_filters(window, cfr_rate) + deinterlace(cfg),
-                            window.count)  # fmt: skip
-        decoder = stack.enter_context(ff.FFmpegProcess(
-            ff.decoder_argv(exe, cfg.input, pipe=False, window=window, pix_fmt=decoded_as(job.info.pix_fmt, native),
-                            cfr_rate=cfr_rate, extra_filters=deinterlace(cfg)),
-            role="decoder", stdin=subprocess.DEVNULL, stdout=subprocess.PIPE))  # fmt: skip
-        return Source(job, decoder, native, cfg.queue_size, stop, original)
-    return Source(job, decoder, native, cfg.queue_size, stop)
+    if not cfg.input_is_pipe:
+        return Input(ff.constant_rate(ff.probe(cfg.input, exe))[0])
+    # the format is known only once ffmpeg has read the stream: let it keep the input's own
+    # (or convert to the nearest native one), and read which it chose from its header
+    decoder = stack.enter_context(ff.FFmpegProcess(
+        ff.decoder_argv(exe, cfg.input, pipe=True, extra_filters=deinterlace(cfg) + [f"format={ACCEPTED}"]),
+        role="decoder", stdin=stdin if stdin is not None else sys.stdin.fileno(), stdout=subprocess.PIPE))  # fmt: skip
+    info = _pipe_info(decoder)
+    chosen = ff.parse_output_pix_fmt(decoder.wait_header()) or info.pix_fmt
+    native = _native(info.pix_fmt if chosen.replace("yuvj", "yuv") == info.pix_fmt.replace("yuvj", "yuv") else chosen)
+    return Input(info, decoder, native)
+
+
+def start_source(job: Job, inp: Input, stack: ExitStack, stop: threading.Event) -> Source:
+    """The job's frames: the pipe's running decoder, or a decoder of the file started at the
+    job's window (a seek a one-frame check shows right); the reader thread starts here."""
+    cfg = job.cfg
+    if inp.decoder is not None and inp.native is not None:
+        return Source(job, inp.decoder, inp.native, cfg.queue_size, stop)
+    exe = ff.find_ffmpeg()
+    native = _native(job.info.pix_fmt)
+    cfr_rate = job.info.cfr_rate
+    window = ff.file_window(exe, cfg.input, job.info, job.window.first, job.window.count)
+    original = Original(ff.decoder_input(cfg.input, window), ff.decoder_filters(window, cfr_rate) + deinterlace(cfg),
+                        window.count)  # fmt: skip
+    decoder = stack.enter_context(ff.FFmpegProcess(
+        ff.decoder_argv(exe, cfg.input, pipe=False, window=window, pix_fmt=decoded_as(job.info.pix_fmt, native),
+                        cfr_rate=cfr_rate, extra_filters=deinterlace(cfg)),
+        role="decoder", stdin=subprocess.DEVNULL, stdout=subprocess.PIPE))  # fmt: skip
+    return Source(job, decoder, native, cfg.queue_size, stop, original)
 
 
 #: what a pipe decoder may hand over: every native format (the yuvj names are their full-range

@@ -48,6 +48,11 @@ __all__ = [
     "Shown",
     "Mixed",
     "Made",
+    "Out",
+    "KEPT",
+    "HELD",
+    "CUT",
+    "MADE",
     "decide",
     "batch",
     "make_frames",
@@ -77,11 +82,27 @@ class Mixer(Protocol[F]):
     def mix(self, pairs: Sequence[tuple[F, F]], times: Sequence[Fraction]) -> Sequence[Sequence[F]]: ...
 
 
+#: what an output frame is, as the taps are told: a source frame as it is, a hold of the last
+#: one (the stream ended inside a run, or ``--mode fps``'s last frames), a copy of the nearer
+#: frame at a scene cut, or a frame the model made
+KEPT, HELD, CUT, MADE = "kept", "held", "cut", "made"
+
+
 @dataclass(frozen=True)
-class Shown(Generic[F]):
-    """One output frame: ``frame`` as it is (a copy of a source frame, or a hold)."""
+class Out(Generic[F]):
+    """One output frame of the stage and what it is (:data:`KEPT`, :data:`HELD`, :data:`CUT`
+    or :data:`MADE`)."""
 
     frame: F
+    kind: str
+
+
+@dataclass(frozen=True)
+class Shown(Generic[F]):
+    """One output frame: ``frame`` as it is (a copy of a source frame, a hold, a cut's copy)."""
+
+    frame: F
+    kind: str = KEPT
 
 
 @dataclass(frozen=True, eq=False)
@@ -157,7 +178,7 @@ class _Decider(Generic[F]):
         if not waiting:
             return []
         if right is None:
-            return [Shown(left.frame) for _ in waiting]
+            return [Shown(left.frame, HELD) for _ in waiting]
         span = right.index - left.index
         times = tuple((s - left.index) / span for s in waiting)
         if self.scene is None or not is_cut(left.thumb, right.thumb, self.scene):
@@ -166,7 +187,7 @@ class _Decider(Generic[F]):
         self.st.cut_frames += len(times)
         log.info("scene cut between frames %d and %d (%.3f s): in-betweens are copies, not mixes",
                  left.index, right.index, right.index / float(self.plan.in_rate))  # fmt: skip
-        return [Shown(left.frame if u <= Fraction(1, 2) else right.frame) for u in times]
+        return [Shown(left.frame if u <= Fraction(1, 2) else right.frame, CUT) for u in times]
 
     def end(self, last: int, shown: bool) -> list[Made[F]]:
         """The stream ended at kept frame ``last``; ``shown``: its own positions are ours."""
@@ -205,9 +226,10 @@ def decide(
 
 
 def batch(made: Iterable[Made[F]], mixer: Mixer[F], *, batch_size: int = 1,
-          stats: Optional[StageStats] = None) -> Iterator[F]:  # fmt: skip
-    """Output frames in order: :class:`Shown` frames as they are, :class:`Mixed` ones from
-    model calls, consecutive pairs that want the same times ``batch_size`` at a time."""
+          stats: Optional[StageStats] = None) -> Iterator[Out[F]]:  # fmt: skip
+    """Output frames in order, each with its kind: :class:`Shown` frames as they are,
+    :class:`Mixed` ones from model calls, consecutive pairs that want the same times
+    ``batch_size`` at a time."""
     st = stats if stats is not None else StageStats()
     queue: list[Made[F]] = []  # output order, not yet yielded
     pending: list[Mixed[F]] = []  # the next model call
@@ -241,16 +263,16 @@ def _call(mixer: Mixer[F], pending: list[Mixed[F]], done: dict[int, Sequence[F]]
     pending.clear()
 
 
-def _drain(queue: list[Made[F]], done: dict[int, Sequence[F]], st: StageStats) -> Iterator[F]:
+def _drain(queue: list[Made[F]], done: dict[int, Sequence[F]], st: StageStats) -> Iterator[Out[F]]:
     """Yield the queue's frames up to the first one still waiting for the model."""
     n = 0
     for item in queue:
         if isinstance(item, Shown):
-            yield item.frame
+            yield Out(item.frame, item.kind)
         elif id(item) in done:
             frames = done.pop(id(item))
             st.interpolated += len(frames)
-            yield from frames
+            yield from (Out(frame, MADE) for frame in frames)
         else:
             break
         n += 1
@@ -269,7 +291,7 @@ def make_frames(
     dedupe: Optional[float] = None,
     first_index: int = 0,
     stop_before: Optional[int] = None,
-) -> Iterator[F]:
+) -> Iterator[Out[F]]:
     """The stage for any frame type: :func:`decide`, then :func:`batch` through ``mixer``.
     ``thumb`` makes the thumbnail that cut and duplicate checks compare (only when needed)."""
     st = stats if stats is not None else StageStats()
@@ -305,4 +327,4 @@ def interpolate_frames(source: Iterable[np.ndarray], plan: Plan, model: Interpol
     if first is None:
         return iter(())
     door = Door(model, NATIVE["rgb24"], first.shape[1], first.shape[0], Colour())
-    return make_frames(itertools.chain([first], frames), plan, door, door.thumb, **options)
+    return (out.frame for out in make_frames(itertools.chain([first], frames), plan, door, door.thumb, **options))

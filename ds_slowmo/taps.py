@@ -1,5 +1,5 @@
 """Output taps: where the stage's frames go. Each tap owns its processes and threads and has
-``put(index, frame)``, ``finish()`` and ``abort()``. The encoder tap writes the result (a file,
+``put(index, frame, kind)``, ``finish()`` and ``abort()``. The encoder tap writes the result (a file,
 under a temporary name renamed at the end, or standard output); :mod:`ds_slowmo.review` has the
 ``--compare`` and ``--inspect`` taps.
 """
@@ -32,7 +32,10 @@ log = logging.getLogger("ds_slowmo")
 
 
 class Tap(Protocol):
-    def put(self, index: int, frame: np.ndarray) -> None: ...
+    """Where output frames go: ``put`` gets each frame's number, its samples and what it is
+    (:data:`~ds_slowmo.stage.KEPT`, ``HELD``, ``CUT`` or ``MADE``), in order."""
+
+    def put(self, index: int, frame: np.ndarray, kind: str) -> None: ...
 
     def finish(self) -> None: ...
 
@@ -74,7 +77,7 @@ class FedEncoder:
         self.waited = Counter()  # the stage blocked because the encoder is behind
         self.writer.start()
 
-    def put(self, index: int, frame: np.ndarray) -> None:
+    def put(self, index: int, frame: np.ndarray, kind: str) -> None:
         if self.writer.error is not None:
             self._check()  # raises: the writer failed
         t0 = time.perf_counter()

@@ -1,4 +1,5 @@
-"""Threads and bounded queues: the only concurrency in a run.
+"""Threads and bounded queues: the only concurrency in a run; and the signal plumbing that
+turns a termination request into the ``KeyboardInterrupt`` every ``finally`` handles.
 
 Back-pressure comes from bounded queues; the end of a stream is the :data:`EOF` sentinel; a
 worker's exception travels through its queue (:class:`Reader`) or is re-raised where the
@@ -8,15 +9,18 @@ worker's exception travels through its queue (:class:`Reader`) or is re-raised w
 from __future__ import annotations
 
 import queue
+import signal
 import threading
 import time
+from contextlib import contextmanager
+from types import FrameType
 from typing import IO, Any, Callable, Iterator, Optional
 
 import numpy as np
 
 from .errors import InputError
 
-__all__ = ["EOF", "Reader", "Writer", "queue_items", "drain", "Counter"]
+__all__ = ["EOF", "Reader", "Writer", "queue_items", "drain", "Counter", "sigterm_interrupts"]
 
 EOF = object()
 
@@ -145,3 +149,18 @@ def drain(q: "queue.Queue[Any]") -> None:
             q.get_nowait()
         except queue.Empty:
             return
+
+
+@contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """While inside, SIGTERM raises KeyboardInterrupt (so every ``finally`` runs and no ffmpeg
+    is orphaned); the previous handler comes back after. The CLI and the workers use it."""
+
+    def handler(signum: int, frame: Optional[FrameType]) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -7,21 +7,42 @@ from __future__ import annotations
 
 import pickle
 import sys
-from dataclasses import dataclass, replace
-from typing import Any, Optional
+from dataclasses import dataclass
+from typing import Optional
 
 from .chunks import Chunk
 from .config import Config
 from .errors import SlowmoError
+from .job import Job
+from .pipeline import run, run_job
+from .stats import RunStats
+from .threads import sigterm_interrupts
 
 __all__ = ["Task", "TaskResult", "run_task", "main"]
 
 
 @dataclass(frozen=True)
 class Task:
-    cfg: Config
+    """A chunk's job, made once by the parent from its one probe (:meth:`Job.for_chunk`: the
+    worker probes nothing), or one file of a folder: its request, which the worker probes."""
+
     output: str
-    chunk: Optional[Chunk] = None
+    job: Optional[Job] = None
+    cfg: Optional[Config] = None
+
+    def __post_init__(self) -> None:
+        if (self.job is None) == (self.cfg is None):
+            raise ValueError("a Task is a job (a chunk) or a request (a file of a folder)")
+
+    @property
+    def chunk(self) -> Optional[Chunk]:
+        return self.job.chunk if self.job is not None else None
+
+    @property
+    def input(self) -> str:
+        cfg = self.job.cfg if self.job is not None else self.cfg
+        assert cfg is not None
+        return cfg.input
 
 
 @dataclass(frozen=True)
@@ -31,7 +52,7 @@ class TaskResult:
 
     ok: bool
     frames: int = 0
-    stats: Any = None  # the task's RunStats
+    stats: Optional[RunStats] = None
     error: str = ""
     exit_code: int = 0
 
@@ -42,21 +63,18 @@ class TaskResult:
 
 def run_task(task: Task) -> TaskResult:
     """Run one task; a :class:`SlowmoError` becomes a failed result (never raised)."""
-    from .pipeline import run
-
-    cfg = replace(task.cfg, output=task.output, progress=False, jobs=1, ray=None)
-    if task.chunk is not None:
-        cfg = replace(cfg, overwrite=True, audio="drop", compare=None, inspect=None)
     try:
-        stats = run(cfg, chunk=task.chunk)
+        if task.job is not None:
+            stats = run_job(task.job)
+        else:
+            assert task.cfg is not None
+            stats = run(task.cfg)
     except SlowmoError as exc:
         return TaskResult.failed(str(exc), exc.exit_code)
     return TaskResult(ok=True, frames=stats.frames_out, stats=stats)
 
 
 def main() -> int:
-    from .cli import sigterm_interrupts
-
     try:
         with sigterm_interrupts():
             result = run_task(pickle.load(sys.stdin.buffer))

@@ -271,3 +271,26 @@ def test_two_runs_on_one_output_do_not_mix(long_clip, tmp_path):
         proc = run_cli(str(long_clip), "-o", str(out), "--jobs", "2", "--chunk-seconds", "2")
     assert proc.returncode == 1 and "another ds-slowmo run is writing" in proc.stderr, proc.stderr
     assert not out.exists()
+
+
+def test_a_chunked_run_probes_its_input_once(tmp_path):
+    """The job is made once above the workers: three chunks on two workers, one probe pass
+    (a framecrc over every packet) of the input, counted by an ffmpeg that logs its argv."""
+    from ds_slowmo.ffmpeg import find_ffmpeg
+
+    clip = make_clip(tmp_path / "six.mp4", seconds=6, rate="25", size="160x120",
+                     extra=("-g", "50", "-keyint_min", "50", "-sc_threshold", "0"))  # fmt: skip
+    log = tmp_path / "argv.log"
+    wrapper = tmp_path / "ffmpeg"
+    wrapper.write_text(f'#!/bin/sh\nprintf "%s\\n" "$*" >> "{log}"\nexec "{find_ffmpeg()}" "$@"\n')
+    wrapper.chmod(0o755)
+    out = tmp_path / "o.mkv"
+    proc = run_cli(str(clip), "-o", str(out), "--factor", "2", "--range", "1s:5s", "--model", "blend", "--jobs", "2",
+                   "--chunk-seconds", "2", "-v", env={"DS_SLOWMO_FFMPEG": str(wrapper)})  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    lines = log.read_text().splitlines()
+    decoders = [ln for ln in lines if str(clip) in ln and "rawvideo" in ln]
+    assert len(decoders) == 3  # one decoder a chunk: three chunks ran
+    probes = [ln for ln in lines if str(clip) in ln and "framecrc" in ln]
+    assert len(probes) == 1, probes
+    assert probe_video(out)["frames"] == 150 + 100

@@ -14,7 +14,7 @@ from ds_slowmo.chunks import chunk_plan
 from ds_slowmo.errors import InputError, ModelError
 from ds_slowmo.models.blend import BlendInterpolator, mix
 from ds_slowmo.plan import Copy, Interp, build_plan, parse_span
-from ds_slowmo.stage import Mixed, Shown, batch, decide, interpolate_frames, make_frames
+from ds_slowmo.stage import HELD, KEPT, MADE, Mixed, Out, Shown, batch, decide, interpolate_frames, make_frames
 from ds_slowmo.stage import StageStats as RunStats
 
 
@@ -214,6 +214,14 @@ def no_thumb(frame):
     raise AssertionError("no decision here needs a thumbnail")
 
 
+def kinds(plan, n):
+    """What the taps are told of each output frame: a kept frame at its own position, a hold
+    after the last one, or one the model made."""
+    kept = plan.kept(n)
+    last = kept.stop - 1
+    return [KEPT if u == 0 else HELD if i == last else MADE for i in kept for u in plan.frames_at(i, i == last)]
+
+
 def labels(steps):
     return [s.src if isinstance(s, Copy) else ("mix", s.left, s.left + 1, s.t) for s in steps]
 
@@ -245,7 +253,8 @@ def test_opaque_frames_follow_any_plan(case, batch_size):
     mixer = LabelMixer()
     stats = RunStats()
     out = list(make_frames(range(n), pipe, mixer, no_thumb, batch_size=batch_size, stats=stats, scene_threshold=None))
-    assert out == labels(known.steps(n))
+    assert [o.frame for o in out] == labels(known.steps(n))
+    assert [o.kind for o in out] == kinds(known, n)
     assert stats.interpolated == sum(isinstance(s, Interp) for s in known.steps(n))
     assert stats.batches == len(mixer.calls)
     for pairs, _times in mixer.calls:
@@ -308,8 +317,8 @@ def test_decide_says_what_each_output_frame_is():
         (0,), (0, 1, (Fraction(2, 5), Fraction(4, 5))), (1, 2, (Fraction(1, 5), Fraction(3, 5))), (2,), (2,), (2,),
     ]  # fmt: skip
     # frame 1 is never shown at 60 fps: it falls between output instants
-    out = list(batch(iter([Shown("a"), Mixed("a", "b", (Fraction(1, 2),)), Shown("b")]), LabelMixer()))
-    assert out == ["a", ("mix", "a", "b", Fraction(1, 2)), "b"]
+    out = list(batch(iter([Shown("a"), Mixed("a", "b", (Fraction(1, 2),)), Shown("b", HELD)]), LabelMixer()))
+    assert out == [Out("a", KEPT), Out(("mix", "a", "b", Fraction(1, 2)), MADE), Out("b", HELD)]
 
 
 def test_batches_group_equal_times_only():
