@@ -20,7 +20,7 @@ from typing import Optional, Sequence
 
 from .plan import Plan
 
-__all__ = ["Chunk", "Window", "chunk_plan", "boundaries", "decode_window"]
+__all__ = ["Chunk", "Frames", "chunk_plan", "boundaries", "frames_to_decode"]
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class Chunk:
 
 
 @dataclass(frozen=True)
-class Window:
+class Frames:
     """The source frames a decoder delivers: from ``first``, at most ``count`` (None: to the
     end). ``exact``: exactly ``count`` must come (a chunk), else fewer means the input ended."""
 
@@ -48,15 +48,15 @@ class Window:
     exact: bool = False
 
 
-def decode_window(plan: Plan, *, seekable: bool, chunk: Optional[Chunk] = None) -> Window:
+def frames_to_decode(plan: Plan, *, seekable: bool, chunk: Optional[Chunk] = None) -> Frames:
     """Where decoding starts and stops. A chunk reads its own frames and one of overlap; a file
     starts at the trim's first frame; a pipe can't seek, so it reads from its first frame and
     the stage skips what the trim leaves out. Every one stops at the trim's end."""
     if chunk is not None:
-        return Window(chunk.start, chunk.decode_count, exact=True)
+        return Frames(chunk.start, chunk.decode_count, exact=True)
     first = plan.trim_start if seekable else 0
     count = None if plan.trim_stop is None else plan.trim_stop - first
-    return Window(first, count)
+    return Frames(first, count)
 
 
 def boundaries(first: int, end: int, keyframes: Sequence[int], target: int) -> list[int]:

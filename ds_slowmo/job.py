@@ -2,7 +2,7 @@
 the input's facts into a :class:`Job` (the plan, the model's options and the decode window).
 
 Shared by a whole run, a chunk of a chunked run and each file of a folder run. The window
-arithmetic is pure (:func:`decode_window`).
+arithmetic is pure (:func:`frames_to_decode`).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass, replace
 from typing import Optional
 
-from .chunks import Chunk, Window, decode_window
+from .chunks import Chunk, Frames, frames_to_decode
 from .config import Config
 from .errors import InputError, UsageError
 from .ffmpeg import VideoInfo
@@ -35,7 +35,7 @@ class Job:
     cfg: Config
     info: VideoInfo
     plan: Plan
-    window: Window
+    window: Frames
     chunk: Optional[Chunk] = None
 
     @property
@@ -55,7 +55,7 @@ class Job:
     def for_chunk(self, chunk: Chunk, cfg: Config) -> "Job":
         """This job's chunk ``chunk``, run by a worker with ``cfg``: the same input facts and
         plan (nothing is probed again), the chunk's own decode window."""
-        return replace(self, cfg=cfg, chunk=chunk, window=decode_window(self.plan, seekable=True, chunk=chunk))
+        return replace(self, cfg=cfg, chunk=chunk, window=frames_to_decode(self.plan, seekable=True, chunk=chunk))
 
     @property
     def expected_output(self) -> Optional[int]:
@@ -89,4 +89,4 @@ def prepare(cfg: Config, info: VideoInfo, chunk: Optional[Chunk] = None) -> Job:
     plan = plan_for(cfg, info)
     if cfg.ranges and cfg.mode == "slowmo" and not plan.slowed:
         log.warning("no --range selects a gap between two kept frames: nothing is slowed down")
-    return Job(cfg, info, plan, decode_window(plan, seekable=not cfg.input_is_pipe, chunk=chunk), chunk)
+    return Job(cfg, info, plan, frames_to_decode(plan, seekable=not cfg.input_is_pipe, chunk=chunk), chunk)

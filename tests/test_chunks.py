@@ -58,7 +58,7 @@ def test_decode_windows_cover_exactly_what_the_plan_keeps(n, trim, seekable, tar
     """A run's window starts at the trim (a pipe at frame 0) and stops at the trim's end; a
     chunk's window is its frames plus one of overlap; the chunks' windows, from their starts,
     tile the kept frames."""
-    from ds_slowmo.chunks import decode_window
+    from ds_slowmo.chunks import frames_to_decode
     from ds_slowmo.plan import Span, Position
 
     if trim is not None and not trim[0] < trim[1] <= n:
@@ -66,13 +66,13 @@ def test_decode_windows_cover_exactly_what_the_plan_keeps(n, trim, seekable, tar
     span = Span(Position(frame=trim[0]), Position(frame=trim[1])) if trim else None
     plan = build_plan(mode="slowmo", factor=2, rate=Fraction(25), n_frames=n, trim=span)
     kept = plan.kept(n)
-    w = decode_window(plan, seekable=seekable)
+    w = frames_to_decode(plan, seekable=seekable)
     first = kept.start if seekable else 0
     assert w.first == first and not w.exact
     assert w.count is None if plan.trim_stop is None else w.first + w.count == plan.trim_stop
     covered = []
     for c in chunk_plan(plan, n, [], target):
-        cw = decode_window(plan, seekable=True, chunk=c)
+        cw = frames_to_decode(plan, seekable=True, chunk=c)
         assert cw.exact and cw.first == c.start and cw.count == c.stop - c.start + (0 if c.last else 1)
         covered += range(cw.first, cw.first + cw.count - (0 if c.last else 1))
     assert covered == list(kept)
