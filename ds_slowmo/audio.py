@@ -21,22 +21,24 @@ from __future__ import annotations
 import logging
 import os
 from fractions import Fraction
-from typing import Optional, Protocol, Sequence
+from dataclasses import dataclass
+from typing import Mapping, Optional, Protocol, Sequence
 
 from .plan import AudioSegment, round_nearest
 
 __all__ = [
-    "AUDIO_MODES", "AudioTrack", "atempo_chain", "audio_args", "audio_filter_graph",
-    "can_copy", "carries_audio", "output_time", "segment_samples",
+    "AUDIO_MODES", "AUDIO_STRETCHES", "AudioTrack", "Piece", "atempo_chain", "audio_args", "audio_filter_graph",
+    "audio_pieces", "audio_wanted", "can_copy", "carries_audio", "copies", "output_time", "segment_samples",
 ]  # fmt: skip
 
 AUDIO_MODES = ("stretch", "mute", "drop")
+AUDIO_STRETCHES = ("pin", "atempo")
 
 log = logging.getLogger("ds_slowmo")
 
-# extra input fed to a stretched segment past its end, so atempo's short tail is real sound
-# (cut to the exact length after), not a gap of silence
-_LOOKAHEAD = Fraction(1, 4)
+# samples of silence each stretched piece starts with: ffmpeg 5.1 reads a packet of every
+# input before it starts, long before the piece's own sound is made; the graph cuts them
+PIECE_LEAD = 4096
 
 # outputs that can't carry audio: images, raw video streams, y4m, gif
 _NO_AUDIO = frozenset((
@@ -121,23 +123,87 @@ def segment_samples(segments: Sequence[AudioSegment], sample_rate: int) -> list[
     return [b - a for a, b in zip(edges, edges[1:])]
 
 
-def _segment_chain(src: str, first: int, last: int, stretch: int, length: int, mute: bool, out: str) -> str:
-    """Input samples ``[first, last)`` (of a track counted from sample 0), slowed ``stretch``
-    times, then cut and padded to exactly ``length`` samples."""
+def _stretched_chain(src: str, first: int, last: int, stretch: int, length: int, out: str) -> list[str]:
+    """``atempo`` of input samples ``[first, last)``, cut and padded to ``length``. atempo drops
+    its last window or so, so it is fed the segment's last quarter second again, mirrored: real
+    sound to cut, and never the sound that follows the segment (an onset there would come out
+    early)."""
+    n = last - first
+    ahead = min(n, 1 << 14)
+    tag = out.strip("[]")
+    return [
+        f"{src}atrim=start_sample={first}:end_sample={last},asetpts=N/SR/TB,asplit=2[{tag}a][{tag}b]",
+        f"[{tag}b]atrim=start_sample={n - ahead},asetpts=N/SR/TB,areverse[{tag}r]",
+        f"[{tag}a][{tag}r]concat=n=2:v=0:a=1,{','.join(atempo_chain(stretch))},asetpts=N/SR/TB,"
+        f"atrim=end_sample={length},apad=whole_len={length}{out}",
+    ]
+
+
+def _plain_chain(src: str, first: int, last: int, length: int, mute: bool, out: str) -> str:
+    """Input samples ``[first, last)`` as they are (or silence), cut and padded to ``length``."""
     filters = [f"atrim=start_sample={first}:end_sample={last}", "asetpts=N/SR/TB"]
-    if mute and stretch > 1:
+    if mute:
         filters.append("volume=0")  # silence of the stretched length: apad makes it up
-    elif stretch > 1:
-        filters += atempo_chain(stretch) + ["asetpts=N/SR/TB"]
     filters += [f"atrim=end_sample={length}", f"apad=whole_len={length}"]
     return f"{src}{','.join(filters)}{out}"
 
 
+def _piece_chain(feed: int, length: int, out: str) -> str:
+    """A stretched piece from its pipe: past the silence it starts with, exactly ``length``."""
+    return f"[{feed}:a]atrim=start_sample={PIECE_LEAD},asetpts=N/SR/TB,atrim=end_sample={length},apad=whole_len={length}{out}"
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A stretched segment of one track, made outside the graph: the track's samples
+    ``[first, last)`` (counted from its first decoded sample; outside the track, silence) into
+    exactly ``length`` output samples, with input sample ``first + i`` belonging at output
+    sample ``line(i)``."""
+
+    track: int
+    segment: int
+    first: int
+    last: int
+    length: int
+    sample_rate: int
+    out_start: Fraction  # output time where the segment starts
+    seg_start: Fraction  # plan time where it starts
+    stretch: int
+    offset: Fraction  # plan time of the track's sample 0
+
+    def line(self, i: int) -> int:
+        t = self.offset + Fraction(self.first + i, self.sample_rate)
+        out = self.out_start + (t - self.seg_start) * self.stretch
+        edge = round_nearest(self.out_start * self.sample_rate)
+        return min(max(0, round_nearest(out * self.sample_rate) - edge), self.length)
+
+
+def _track_pieces(j: int, track: AudioTrack, segments: Sequence[AudioSegment], video_start: Fraction) -> list[Piece]:
+    """The pieces of track ``j`` that the stretcher makes: its slowed segments."""
+    sr = track.sample_rate
+    offset = track.start - video_start
+    bounds = _output_bounds(segments)
+    pieces = []
+    for i, (seg, length) in enumerate(zip(segments, segment_samples(segments, sr))):
+        if seg.stretch > 1:
+            first, last = (round_nearest((t - offset) * sr) for t in (seg.start, seg.end))
+            pieces.append(Piece(j, i, first, last, length, sr, bounds[i], seg.start, seg.stretch, offset))
+    return pieces
+
+
+def audio_pieces(segments: Sequence[AudioSegment], tracks: Sequence[AudioTrack], video_start: Fraction) -> list[Piece]:
+    """Every track's stretched pieces, track by track, in order."""
+    return [p for j, t in enumerate(tracks) for p in _track_pieces(j, t, segments, video_start)]
+
+
 def _track_graph(
-    j: int, track: AudioTrack, segments: Sequence[AudioSegment], video_start: Fraction, mute: bool, input_index: int
+    j: int, track: AudioTrack, segments: Sequence[AudioSegment], video_start: Fraction, mode: str, input_index: int,
+    feeds: Mapping[tuple[int, int], int],
 ) -> str:  # fmt: skip
     """The chains for audio track ``j``: its samples counted from the first decoded one,
-    silence put before it where it starts after the picture, then every segment in order."""
+    silence put before it where it starts after the picture and after it where it ends before
+    the picture, then every segment in order; a segment in ``feeds`` (``(j, i) -> input``)
+    comes from that input, made by the stretcher."""
     sr = track.sample_rate
     offset = track.start - video_start  # plan time of the track's sample 0
 
@@ -148,16 +214,25 @@ def _track_graph(
     head = [f"aresample={sr}", "asetpts=N/SR/TB"]
     if lead:
         head += [f"adelay=delays={lead}S:all=1", "asetpts=N/SR/TB"]
+    head.append("apad")  # a track that ends early goes on as silence
     lengths = segment_samples(segments, sr)
-    n = len(segments)
-    names = [f"[t{j}s{i}]" for i in range(n)]
-    chains = [f"[{input_index}:a:{j}]{','.join(head)}" + (f",asplit={n}" if n > 1 else "") + "".join(names)]
-    ahead = round_nearest(_LOOKAHEAD * sr)
+    own = [i for i in range(len(segments)) if (j, i) not in feeds]  # segments cut from the track here
+    names = {i: f"[t{j}s{i}]" for i in own}
+    chains = []
+    if own:
+        split = f",asplit={len(own)}" if len(own) > 1 else ""
+        chains.append(f"[{input_index}:a:{j}]{','.join(head)}{split}" + "".join(names.values()))
     for i, (seg, length) in enumerate(zip(segments, lengths)):
+        out = f"[t{j}o{i}]"
+        if (j, i) in feeds:
+            chains.append(_piece_chain(feeds[(j, i)], length, out))
+            continue
         first, last = position(seg.start) + lead, position(seg.end) + lead
-        if seg.stretch > 1 and not mute:
-            last += ahead
-        chains.append(_segment_chain(names[i], first, last, seg.stretch, length, mute, f"[t{j}o{i}]"))
+        if seg.stretch > 1 and mode == "stretch":
+            chains += _stretched_chain(names[i], first, last, seg.stretch, length, out)
+        else:
+            chains.append(_plain_chain(names[i], first, last, length, mode == "mute" and seg.stretch > 1, out))
+    n = len(segments)
     parts = "".join(f"[t{j}o{i}]" for i in range(n))
     chains.append(f"{parts}concat=n={n}:v=0:a=1[aout{j}]" if n > 1 else f"{parts}anull[aout{j}]")
     return ";".join(chains)
@@ -165,18 +240,19 @@ def _track_graph(
 
 def audio_filter_graph(
     segments: Sequence[AudioSegment], mode: str, tracks: Sequence[AudioTrack], video_start: Fraction,
-    input_index: int = 1,
+    input_index: int = 1, feeds: Mapping[tuple[int, int], int] = {},
 ) -> str:  # fmt: skip
     """A ``-filter_complex`` graph with one output ``[aoutJ]`` per track ``J`` (the input's
-    ``J``-th audio stream), which plays ``segments`` in order, each stretched (``stretch``) or
-    replaced by silence of the stretched length (``mute``), each exactly its length in
-    samples; so the whole lasts exactly as long as the segments say (the output video)."""
+    ``J``-th audio stream), which plays ``segments`` in order, each stretched (``stretch``:
+    by ``atempo``, or read from the input ``feeds[(J, i)]`` the stretcher fills) or replaced by
+    silence of the stretched length (``mute``), each exactly its length in samples; so the
+    whole lasts exactly as long as the segments say (the output video)."""
     if mode not in ("stretch", "mute"):
         raise ValueError(f"no audio graph for mode {mode!r}")
     if not segments:
         raise ValueError("no audio segments")
     return ";".join(
-        _track_graph(j, t, segments, video_start, mode == "mute", input_index) for j, t in enumerate(tracks)
+        _track_graph(j, t, segments, video_start, mode, input_index, feeds) for j, t in enumerate(tracks)
     )
 
 
@@ -199,6 +275,7 @@ def can_copy(track: AudioTrack, output: str) -> bool:
 def audio_args(
     *, mode: str, segments: Sequence[AudioSegment], tracks: Sequence[AudioTrack], video_start: Fraction,
     output: Optional[str], timing_kept: bool = False, input_index: int = 1,
+    feeds: Mapping[tuple[int, int], int] = {},
 ) -> list[str]:  # fmt: skip
     """Encoder arguments that add the source's audio (the encoder's input ``input_index``).
 
@@ -206,22 +283,37 @@ def audio_args(
     ``tracks``: every audio stream of the input, in stream order. ``video_start``: presentation
     time of the first video frame. ``output``: the output file (``None``: a pipe).
     ``timing_kept``: the output plays the whole input at its own pace (``--mode fps``, no trim),
-    so tracks that start with the picture are copied when the container takes their codec."""
-    if mode == "drop" or not tracks or not segments:
+    so tracks that start with the picture are copied when the container takes their codec.
+    ``feeds``: the inputs that bring stretched pieces (see :func:`audio_graph_inputs`)."""
+    if not audio_wanted(mode, tracks, segments, output):
         return []
+    args: list[str] = []
+    if copies(tracks, video_start, output, timing_kept):
+        for j in range(len(tracks)):
+            args += ["-map", f"{input_index}:a:{j}"]
+        return args + ["-c:a", "copy"]
+    args += ["-filter_complex", audio_filter_graph(segments, mode, tracks, video_start, input_index, feeds)]
+    encoder = _ENCODER.get(os.path.splitext(output or "")[1].lower())
+    for j in range(len(tracks)):
+        args += ["-map", f"[aout{j}]", f"-map_metadata:s:a:{j}", f"{input_index}:s:a:{j}"]
+    return args + (["-c:a", encoder] if encoder else [])
+
+
+def copies(tracks: Sequence[AudioTrack], video_start: Fraction, output: Optional[str], timing_kept: bool) -> bool:
+    """Are the tracks copied as they are? When the output plays the whole input at its own
+    pace, every track starts with the picture and the container takes its codec."""
+    return output is not None and timing_kept and all(t.start == video_start and can_copy(t, output) for t in tracks)
+
+
+def audio_wanted(mode: str, tracks: Sequence[AudioTrack], segments: Sequence[AudioSegment],
+                 output: Optional[str]) -> bool:  # fmt: skip
+    """Does the output get audio? (Says so, once, when an output that can't carry it drops it.)"""
+    if mode == "drop" or not tracks or not segments:
+        return False
     if output is None or not carries_audio(output):
         # a pipe is video only by design (the help says so): a note with -v, not a warning
         say = log.info if output is None else log.warning
         say("%s can't carry audio: the output has none (%d audio track%s dropped)",
             "a pipe" if output is None else os.path.basename(output), len(tracks), "" if len(tracks) == 1 else "s")
-        return []
-    args: list[str] = []
-    if timing_kept and all(t.start == video_start and can_copy(t, output) for t in tracks):
-        for j in range(len(tracks)):
-            args += ["-map", f"{input_index}:a:{j}"]
-        return args + ["-c:a", "copy"]
-    args += ["-filter_complex", audio_filter_graph(segments, mode, tracks, video_start, input_index)]
-    encoder = _ENCODER.get(os.path.splitext(output)[1].lower())
-    for j in range(len(tracks)):
-        args += ["-map", f"[aout{j}]", f"-map_metadata:s:a:{j}", f"{input_index}:s:a:{j}"]
-    return args + (["-c:a", encoder] if encoder else [])
+        return False
+    return True

@@ -47,6 +47,7 @@ class Config:
     queue_size: int = default("queue_size")
     scale: Union[float, str] = default("scale")
     audio: str = default("audio")
+    audio_stretch: str = default("audio_stretch")  # pin (onsets on their picture) or atempo
     progress: Optional[bool] = default("progress")  # None: on when stderr is a terminal
     overwrite: bool = default("overwrite")
     crf: Optional[int] = default("crf")

@@ -15,7 +15,7 @@ from fractions import Fraction
 from typing import Any, Callable, Optional
 
 from .analysis import CUT_THRESHOLD, DUP_THRESHOLD
-from .audio import AUDIO_MODES
+from .audio import AUDIO_MODES, AUDIO_STRETCHES
 from .errors import UsageError
 from .models import DEFAULT_MODEL, MODELS
 from .plan import MODES, parse_fps
@@ -175,6 +175,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("audio", ("--audio",), "stretch",
            "file mode: stretch slowed audio (pitch kept), mute it, or drop the audio tracks (default stretch)", _OUT,
            choices=AUDIO_MODES),
+    Option("audio_stretch", ("--audio-stretch",), "pin",
+           "how slowed audio is stretched: pin (default) puts every onset (a hit, a word) on its picture, keeps "
+           "pitch and attacks; atempo is ffmpeg's filter (faster; onsets up to (F-1) x 43 ms early)", _OUT,
+           choices=AUDIO_STRETCHES),
     Option("crf", ("--crf",), None, "x264/x265 quality for .mp4/.mkv/.mov (default 16)", _OUT,
            convert=to_int, kind=(int,), metavar="N"),
     Option("encoder_args", ("--encoder-args",), None, "extra ffmpeg output options, e.g. \"-preset slow -tune film\"",

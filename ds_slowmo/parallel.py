@@ -35,10 +35,11 @@ from .cache import Manifest, atomic_path
 from .chunks import Chunk, chunk_plan
 from .config import Config, check_paths
 from .errors import SlowmoError, UsageError
+from .feeds import Feeds
 from .job import Job, prepare
 from .models import load_model
 from .stats import RunStats
-from .taps import source_streams
+from .streams import source_streams
 from .worker import Task, TaskResult, run_task
 
 __all__ = ["Executor", "LocalExecutor", "RayExecutor", "make_executor", "run_chunked", "run_folder", "FolderResult",
@@ -295,7 +296,11 @@ def _join(exe: str, job: Job, files: list[Path], folder: Path) -> None:
     listing = folder / "concat.txt"
     listing.write_text("".join(f"file '{_concat_escape(str(f))}'\n" for f in files))
     with atomic_path(cfg.output) as temp:
-        ff.run_short(ff.concat_argv(exe, str(listing), temp, source_streams(job), cfg.input), "joining the chunks")
+        with Feeds(first_index=2) as feeds:
+            streams = source_streams(job, feeds)
+            argv = ff.concat_argv(exe, str(listing), temp, streams, cfg.input, feeds.input_args())
+            ff.run_short(argv, "joining the chunks", pass_fds=feeds.pass_fds, started=feeds.start)
+            feeds.finish()
         expected = job.expected_output
         got = ff.probe(temp, exe).n_frames
         if got != expected:

@@ -18,12 +18,13 @@ from typing import Any, Optional, Protocol, Sequence
 import numpy as np
 
 from . import ffmpeg as ff
-from . import audio as au
 from .cache import atomic_path, atomic_sequence, is_sequence
 from .config import Config
 from .errors import FFmpegError, OutputClosed
+from .feeds import Feeds
 from .job import Job
 from .progress import Progress
+from .streams import source_streams
 from .threads import Counter, Writer
 
 __all__ = ["Tap", "FedEncoder", "EncoderTap", "container_of", "encoder_argv"]
@@ -49,16 +50,17 @@ def container_of(cfg: Config) -> str:
     return os.path.splitext(cfg.output)[1].lower()
 
 
-def encoder_argv(exe: str, job: Job, raw: ff.RawVideo, target: str, audio: Sequence[str]) -> list[str]:
+def encoder_argv(exe: str, job: Job, raw: ff.RawVideo, target: str, audio: Sequence[str],
+                 inputs: Sequence[str] = ()) -> list[str]:  # fmt: skip
     """Frames on stdin (and the source file as input 1, for its audio and other streams, if
-    ``audio`` maps any) -> ``target``."""
+    ``audio`` maps any, then the extra ``inputs``) -> ``target``."""
     cfg = job.cfg
     video = ff.video_out(container_of(cfg), raw, cfg.crf, cfg.encoder_args, lambda e: ff.encoder_pix_fmts(exe, e))
     for note in video.notes:
         log.warning("%s", note)
     argv = ff.preamble(exe, stdin=True) + raw.input_args()
     if audio:
-        argv += ["-vn", "-i", ff.path_arg(cfg.input)]
+        argv += ["-vn", "-i", ff.path_arg(cfg.input), *inputs]
     argv += ["-map", "0:v:0", *audio, *video.argv()]
     if cfg.output_is_pipe:
         argv += ["-f", container_of(cfg)]
@@ -110,10 +112,25 @@ class EncoderTap(FedEncoder):
         target = "pipe:1" if cfg.output_is_pipe else stack.enter_context(
             atomic_sequence(cfg.output) if is_sequence(cfg.output) else atomic_path(cfg.output))
         out = (stdout if stdout is not None else sys.stdout.fileno()) if cfg.output_is_pipe else subprocess.DEVNULL
-        argv = encoder_argv(ff.find_ffmpeg(), job, raw, target, source_streams(job))
-        encoder = stack.enter_context(ff.FFmpegProcess(argv, role="encoder", stdin=subprocess.PIPE, stdout=out))
+        self.job, self.target = job, target
+        self.feeds = stack.enter_context(Feeds(first_index=2))  # closed after the encoder is gone
+        argv = encoder_argv(ff.find_ffmpeg(), job, raw, target, source_streams(job, self.feeds), self.feeds.input_args())
+        encoder = stack.enter_context(ff.FFmpegProcess(argv, role="encoder", stdin=subprocess.PIPE, stdout=out,
+                                                       pass_fds=self.feeds.pass_fds))  # fmt: skip
+        self.feeds.start()
         what = "to standard output" if cfg.output_is_pipe else cfg.output
         super().__init__(encoder, what, max(cfg.queue_size, cfg.factor), progress)
+
+    def finish(self) -> None:
+        super().finish()
+        self.feeds.finish()
+        expected = self.job.expected_output
+        if self.cfg.output_is_pipe or is_sequence(self.cfg.output) or expected is None or self.job.chunk is not None:
+            return
+        got = ff.probe(self.target).n_frames  # what reached the file, not what went into the pipe
+        if got != expected:
+            raise FFmpegError(f"{self.cfg.output} came out with {got} frames, the plan says {expected}",
+                              self.encoder.stderr_tail())  # fmt: skip
 
     def _check(self) -> None:
         if self.cfg.output_is_pipe:  # a reader that went away (| head) is not a failure
@@ -123,47 +140,3 @@ class EncoderTap(FedEncoder):
             if (code != 0 or error is not None) and closed:
                 raise OutputClosed("the reader of standard output closed the pipe")
         super()._check()
-
-
-def _audio_args(job: Job, n: int) -> list[str]:
-    """Encoder arguments that add the source file's audio tracks, kept in sync with the plan of
-    its ``n`` frames."""
-    cfg, plan, info = job.cfg, job.plan, job.info
-    return au.audio_args(mode=cfg.audio, segments=plan.audio_segments(n), tracks=info.audio, video_start=info.start,
-                         output=None if cfg.output_is_pipe else cfg.output,
-                         timing_kept=job.timing_kept)  # fmt: skip
-
-
-def _other_streams(job: Job) -> list[str]:
-    """A Matroska output keeps the attachments (fonts and the like: no timing) always, and the
-    subtitles when it plays the whole input at its own pace (``--mode fps``); anything else
-    is dropped in one line."""
-    cfg, info = job.cfg, job.info
-    counts = {"subtitle": len(info.subtitles), "attachment": info.attachments, "data": info.data_streams}
-    if not any(counts.values()):
-        return []
-    kept: list[str] = []
-    if container_of(cfg) == ".mkv":
-        if job.timing_kept and counts["subtitle"]:
-            kept, counts["subtitle"] = ["-map", "1:s?", "-c:s", "copy", *_tags_of("s", counts["subtitle"])], 0
-        if counts["attachment"]:  # their tags carry their file names, which Matroska needs
-            kept, counts["attachment"] = kept + ["-map", "1:t?", "-c:t", "copy", *_tags_of("t", counts["attachment"])], 0
-    dropped = ", ".join(f"{n} {kind} stream{'s' * (n > 1)}" for kind, n in counts.items() if n)
-    if dropped:
-        log.warning("not kept: %s (subtitles are copied only by a whole-input --mode fps run into .mkv)", dropped)
-    return kept
-
-
-def _tags_of(kind: str, n: int) -> list[str]:
-    """Each copied stream keeps its own tags (language, title, file name)."""
-    return [a for j in range(n) for a in (f"-map_metadata:s:{kind}:{j}", f"1:s:{kind}:{j}")]
-
-
-def source_streams(job: Job) -> list[str]:
-    """Everything the encoder takes from the source file (its input 1): audio, then the rest.
-    Nothing for a pipe input (it can't be read twice), a chunk (the join adds them once) or an
-    input of unknown length."""
-    n = job.info.n_frames
-    if job.cfg.input_is_pipe or job.chunk is not None or n is None:
-        return []
-    return _audio_args(job, n) + _other_streams(job)

@@ -55,12 +55,13 @@ class RawVideo:
         return ["-aspect", f"{dar.numerator}:{dar.denominator}"]
 
 
-def concat_argv(exe: str, listing: str, target: str, audio: Sequence[str], source: str) -> list[str]:
+def concat_argv(exe: str, listing: str, target: str, audio: Sequence[str], source: str,
+                inputs: Sequence[str] = ()) -> list[str]:  # fmt: skip
     """Join chunk files listed in ``listing`` without re-encoding; the audio arguments (if any)
-    read the original ``source`` as input 1."""
+    read the original ``source`` as input 1, and the extra ``inputs`` after it."""
     argv = preamble(exe) + ["-f", "concat", "-safe", "0", "-i", path_arg(listing)]
     if audio:
-        argv += ["-vn", "-i", path_arg(source)]
+        argv += ["-vn", "-i", path_arg(source), *inputs]
     return argv + ["-map", "0:v:0", *audio, "-c:v", "copy", "-y", path_arg(target)]
 
 

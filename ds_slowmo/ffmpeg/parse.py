@@ -41,6 +41,12 @@ class AudioStream:
     sample_rate: int
     channels: int
     start: Fraction = Fraction(0)  # time of its first sample, on the video's timeline
+    layout: str = ""  # channel layout as ffmpeg names it (stereo, 5.1(side)); "" unknown
+
+    @property
+    def layout_arg(self) -> str:
+        """The layout to declare for raw samples of this track (``-ch_layout``)."""
+        return self.layout if self.layout and not self.layout.endswith("channels") else f"{max(1, self.channels)}c"
 
 
 @dataclass(frozen=True)
@@ -178,13 +184,14 @@ def _codec(rest: str) -> str:
 def _audio_stream(m: "re.Match[str]") -> AudioStream:
     rest = m.group("rest")
     hz = _HZ_RE.search(rest)
-    rate, channels = 0, 0
+    rate, channels, layout = 0, 0, ""
     if hz:
         rate = int(hz.group(1))
         layout = hz.group(2).strip()
         n = re.match(r"(\d+) channels", layout)
         channels = int(n.group(1)) if n else _LAYOUT_CHANNELS.get(layout, 0)
-    return AudioStream(index=int(m.group("index")), codec=_codec(rest), sample_rate=rate, channels=channels)
+    return AudioStream(index=int(m.group("index")), codec=_codec(rest), sample_rate=rate, channels=channels,
+                       layout=layout)  # fmt: skip
 
 
 def _side_data(block: str, video: "re.Match[str]") -> dict[str, Any]:

@@ -15,7 +15,7 @@ except ImportError:  # pragma: no cover - not on Windows
 import shutil
 import subprocess
 import threading
-from typing import IO, Any, Optional, Sequence
+from typing import IO, Any, Callable, Optional, Sequence
 
 from ..errors import FFmpegError, SlowmoError
 
@@ -78,7 +78,7 @@ class _StderrDrain(threading.Thread):
             return "\n".join(self.head)
 
 
-def _widen_pipe(fd: int, size: int = 1 << 20) -> None:
+def widen_pipe(fd: int, size: int = 1 << 20) -> None:
     """Ask Linux for a pipe buffer of ``size`` bytes (default 64 KiB): a frame then crosses in
     one or two writes instead of a dozen, with as many fewer wake-ups of both processes. Best
     effort: elsewhere, or above the system's limit, the pipe stays as it is."""
@@ -106,6 +106,7 @@ class FFmpegProcess:
         role: str,
         stdin: Any = subprocess.DEVNULL,
         stdout: Any = subprocess.DEVNULL,
+        pass_fds: Sequence[int] = (),
     ) -> None:
         self.role = role
         self.argv = list(argv)
@@ -116,12 +117,13 @@ class FFmpegProcess:
                 stdout=stdout,
                 stderr=subprocess.PIPE,
                 bufsize=0,
+                pass_fds=tuple(pass_fds),
             )
         except OSError as exc:
             raise FFmpegError(f"could not start ffmpeg ({self.argv[0]}): {exc}") from exc
         for pipe in (self.proc.stdin, self.proc.stdout):
             if pipe is not None:
-                _widen_pipe(pipe.fileno())
+                widen_pipe(pipe.fileno())
         assert self.proc.stderr is not None
         self._drain = _StderrDrain(self.proc.stderr)
         self._drain.start()
@@ -182,13 +184,16 @@ class FFmpegProcess:
 
 
 def run_short(argv: Sequence[str], what: str, stdin: Optional[bytes] = None, *, check: bool = True,
-              pass_fds: Sequence[int] = ()) -> tuple[int, bytes, str]:  # fmt: skip
+              pass_fds: Sequence[int] = (), started: Optional[Callable[[], None]] = None) -> tuple[int, bytes, str]:  # fmt: skip
     """Run a short ffmpeg command to its end; return (exit code, stdout, stderr). With ``check``
     a non-zero exit raises :class:`FFmpegError` naming ``what`` with ffmpeg's own words. The
-    process is reaped on any exception, ``KeyboardInterrupt`` included."""
+    process is reaped on any exception, ``KeyboardInterrupt`` included. ``started`` is called
+    once it runs (to start what feeds the pipes in ``pass_fds``)."""
     proc = subprocess.Popen(list(argv), stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, pass_fds=tuple(pass_fds))  # fmt: skip
     try:
+        if started is not None:
+            started()
         out, err = proc.communicate(stdin)
     finally:
         if proc.poll() is None:

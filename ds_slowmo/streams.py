@@ -1,0 +1,120 @@
+"""Everything an output takes from the source besides its video: the audio tracks (the audio
+graph, with the stretched pieces fed through pipes), the subtitles (text ones retimed through
+the plan, bitmap ones copied when the timing is kept) and the attachments. The encoder of a
+run and the join of a chunked run both ask :func:`source_streams` for their arguments.
+
+Inputs: the source file is the encoder's input 1; what :class:`~ds_slowmo.feeds.Feeds` adds
+comes after it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from fractions import Fraction
+from typing import Iterator, Optional
+
+from . import audio as au
+from . import ffmpeg as ff
+from .feeds import Feeds
+from .job import Job
+from .stretched import add_pieces
+from .subtitles import event_map, retime, text_format
+
+__all__ = ["source_streams", "SUBTITLE_CODECS"]
+
+log = logging.getLogger("ds_slowmo")
+
+#: the subtitle codec each container is given for a retimed text track (None: the track's own)
+SUBTITLE_CODECS: dict[str, Optional[str]] = {".mkv": None, ".mp4": "mov_text", ".m4v": "mov_text", ".mov": "mov_text",
+                                             ".webm": "webvtt"}  # fmt: skip
+_OWN_CODEC = {"srt": "srt", "ass": "ass", "webvtt": "webvtt"}  # the text format -> its codec, in Matroska
+
+
+def source_streams(job: Job, feeds: Feeds) -> list[str]:
+    """Encoder arguments for the source's audio, then its other streams; extra inputs go into
+    ``feeds``. Nothing for a pipe input (it can't be read twice), a chunk (the join adds them
+    once) or an input of unknown length."""
+    n = job.info.n_frames
+    if job.cfg.input_is_pipe or job.chunk is not None or n is None:
+        return []
+    return _audio(job, n, feeds) + _others(job, n, feeds)
+
+
+def _container(job: Job) -> str:
+    return os.path.splitext(job.cfg.output)[1].lower()
+
+
+def _audio(job: Job, n: int, feeds: Feeds) -> list[str]:
+    """The audio tracks, kept in sync with the plan of the source's ``n`` frames."""
+    cfg, info = job.cfg, job.info
+    segments = job.plan.audio_segments(n)
+    output = None if cfg.output_is_pipe else cfg.output
+    if not au.audio_wanted(cfg.audio, info.audio, segments, output):
+        return []
+    inputs: dict[tuple[int, int], int] = {}
+    copied = au.copies(info.audio, info.start, output, job.timing_kept)
+    if cfg.audio == "stretch" and cfg.audio_stretch == "pin" and not copied:
+        inputs = add_pieces(feeds, ff.find_ffmpeg(), cfg.input, info.audio, au.audio_pieces(segments, info.audio, info.start))
+    return au.audio_args(mode=cfg.audio, segments=segments, tracks=info.audio, video_start=info.start, output=output,
+                         timing_kept=job.timing_kept, feeds=inputs)  # fmt: skip
+
+
+def _others(job: Job, n: int, feeds: Feeds) -> list[str]:
+    """Text subtitles retimed (into containers that take them), bitmap subtitles copied when
+    the output plays the whole input at its own pace, attachments into Matroska; whatever is
+    left is dropped, in one line."""
+    info, container = job.info, _container(job)
+    text = [(j, s, fmt) for j, s in enumerate(info.subtitles) if (fmt := text_format(s.codec)) is not None]
+    bitmap = [j for j, s in enumerate(info.subtitles) if text_format(s.codec) is None]
+    args: list[str] = []
+    dropped = {"subtitle": 0, "attachment": info.attachments, "data": info.data_streams}
+    k = 0  # output subtitle streams so far
+    if text and container in SUBTITLE_CODECS:
+        lo, hi = job.plan.audio_segments(n)[0].start, job.plan.audio_segments(n)[-1].end
+        segments = job.plan.audio_segments(n)
+        move = event_map(lambda t: au.output_time(segments, t), lo, hi, info.start)
+        for j, _stream, fmt in text:
+            body = retime(_extract(job.cfg.input, j, fmt), fmt, move).encode("utf-8")
+
+            def produce(stop: threading.Event, b: bytes = body) -> Iterator[bytes]:
+                return iter([b])
+
+            index = feeds.add(["-f", fmt], produce, f"subtitles-{j}")
+            codec = SUBTITLE_CODECS[container] or _OWN_CODEC[fmt]
+            args += ["-map", f"{index}:s:0", f"-c:s:{k}", codec, f"-map_metadata:s:s:{k}", f"1:s:s:{j}"]
+            k += 1
+    else:
+        dropped["subtitle"] += len(text)
+    if bitmap and container == ".mkv" and job.timing_kept:
+        # copied with their own times: moved by the video's start, as the frames are
+        index = feeds.extra(["-itsoffset", _seconds(-info.start), "-vn", "-an", "-i", ff.path_arg(job.cfg.input)])
+        for j in bitmap:
+            args += ["-map", f"{index}:s:{j}", f"-c:s:{k}", "copy", f"-map_metadata:s:s:{k}", f"1:s:s:{j}"]
+            k += 1
+    else:
+        dropped["subtitle"] += len(bitmap)
+    if container == ".mkv" and info.attachments:  # their tags carry their file names, which Matroska needs
+        args += ["-map", "1:t?", "-c:t", "copy"]
+        args += [a for j in range(info.attachments) for a in (f"-map_metadata:s:t:{j}", f"1:s:t:{j}")]
+        dropped["attachment"] = 0
+    said = ", ".join(f"{c} {kind} stream{'s' * (c > 1)}" for kind, c in dropped.items() if c)
+    if said:
+        log.warning("not kept: %s (text subtitles go into .mkv, .mp4, .mov and .webm; picture subtitles only "
+                    "into .mkv by a whole-input --mode fps run)", said)  # fmt: skip
+    return args
+
+
+def _seconds(t: Fraction) -> str:
+    return f"{float(t):.6f}"
+
+
+def _extract(path: str, j: int, fmt: str) -> str:
+    """Subtitle stream ``j`` of ``path`` as a whole text file (times on the timeline where the
+    input's start time is 0, as the probe's)."""
+    exe = ff.find_ffmpeg()
+    argv = ff.preamble(exe, "error") + ["-i", ff.path_arg(path), "-map", f"0:s:{j}", "-c:s", _OWN_CODEC[fmt],
+                                        "-f", fmt, "pipe:1"]  # fmt: skip
+    _code, out, _err = ff.run_short(argv, f"reading subtitle stream {j}")
+    return out.decode("utf-8", "replace")
