@@ -181,8 +181,9 @@ def make_flash_beep_clip(
     return path
 
 
-def av_events(path: Path, stream: int = 0) -> tuple[list[float], list[float]]:
-    """Flash times (frames where the picture turns white, by signalstats YAVG) and beep starts
+def av_events(path: Path, stream: int = 0, white: float = 100) -> tuple[list[float], list[float]]:
+    """Flash times (frames where the picture turns white, by signalstats YAVG above ``white``;
+    228 counts only a white frame, not a blend on the way to it) and beep starts
     (silencedetect's silence_end) of audio stream ``stream``, from one run that decodes both,
     so both are on one timeline whatever the container's start times."""
     import re
@@ -201,7 +202,7 @@ def av_events(path: Path, stream: int = 0) -> tuple[list[float], list[float]]:
             t = float(m.group(1))
         m = re.search(r"YAVG=([\d.]+)", line)
         if m:
-            on = float(m.group(1)) > 100
+            on = float(m.group(1)) > white
             if on and not was_on:
                 flashes.append(t)
             was_on = on
@@ -209,9 +210,9 @@ def av_events(path: Path, stream: int = 0) -> tuple[list[float], list[float]]:
     return flashes, beeps
 
 
-def av_offsets(path: Path, stream: int = 0) -> list[float]:
+def av_offsets(path: Path, stream: int = 0, white: float = 100) -> list[float]:
     """For each flash, the nearest beep's start minus the flash's time (seconds)."""
-    flashes, beeps = av_events(path, stream)
+    flashes, beeps = av_events(path, stream, white)
     assert flashes and beeps, f"no flash or no beep found in {path}"
     return [min(beeps, key=lambda b: abs(b - f)) - f for f in flashes]
 

@@ -74,13 +74,17 @@ def test_segment_samples_never_drift(spans, sr, rate):
 
 
 def segment_chains(graph: str, track: int = 0) -> list[tuple[int, int, int]]:
-    """(first input sample, last input sample, output samples) of each segment chain."""
+    """(first input sample, last input sample, output samples) of each segment chain cut from
+    the track in the graph, plain or through atempo."""
     found = []
-    for chain in graph.split(";"):
-        m = re.match(rf"\[t{track}s\d+\]atrim=start_sample=(\d+):end_sample=(\d+),.*"
-                     r"atrim=end_sample=(\d+),apad=whole_len=(\d+)\[", chain)  # fmt: skip
+    chains = graph.split(";")
+    for chain in chains:
+        m = re.match(rf"\[t{track}s(\d+)\]atrim=start_sample=(\d+):end_sample=(\d+),", chain)
         if m:
-            a, b, cut, pad = map(int, m.groups())
+            i, a, b = map(int, m.groups())
+            # its end: in this chain, or in the chain that ends at [t{track}o{i}]
+            end = next(c for c in chains if c.endswith(f"[t{track}o{i}]"))
+            cut, pad = map(int, re.search(r"atrim=end_sample=(\d+),apad=whole_len=(\d+)\[", end).groups())
             assert cut == pad
             found.append((a, b, cut))
     return found
@@ -89,13 +93,28 @@ def segment_chains(graph: str, track: int = 0) -> list[tuple[int, int, int]]:
 def test_graph_gives_each_segment_its_exact_length():
     segments = [seg(0, 30, 1), seg(30, 60, 4), seg(60, 90, 1)]
     g = audio_filter_graph(segments, "stretch", [Track()], Fraction(0))
-    ahead = 12000  # stretched segments read 0.25 s past their end, then are cut to length
-    assert segment_chains(g) == [(0, 48048, 48048), (48048, 96096 + ahead, 192192), (96096, 144144, 48048)]
-    assert "atempo=0.5,atempo=0.5" in g and g.endswith("[t0o0][t0o1][t0o2]concat=n=3:v=0:a=1[aout0]")
-    assert g.startswith("[1:a:0]aresample=48000,asetpts=N/SR/TB,asplit=3[t0s0][t0s1][t0s2];")
+    # a stretched segment reads nothing past its end (a beep there came out early): atempo's
+    # lookahead is the segment's own last samples, mirrored
+    assert segment_chains(g) == [(0, 48048, 48048), (48048, 96096, 192192), (96096, 144144, 48048)]
+    assert "[t0o1b]atrim=start_sample=31664,asetpts=N/SR/TB,areverse[t0o1r]" in g  # its last 16384 samples
+    assert "[t0o1a][t0o1r]concat=n=2:v=0:a=1,atempo=0.5,atempo=0.5," in g
+    assert g.endswith("[t0o0][t0o1][t0o2]concat=n=3:v=0:a=1[aout0]")
+    assert g.startswith("[1:a:0]aresample=48000,asetpts=N/SR/TB,apad,asplit=3[t0s0][t0s1][t0s2];")
     muted = audio_filter_graph(segments, "mute", [Track()], Fraction(0))
     assert "atempo" not in muted and muted.count("volume=0") == 1
     assert segment_chains(muted) == [(0, 48048, 48048), (48048, 96096, 192192), (96096, 144144, 48048)]
+
+
+def test_graph_reads_stretched_pieces_from_their_inputs():
+    segments = [seg(0, 30, 1), seg(30, 60, 4), seg(60, 90, 1), seg(90, 100, 2)]
+    g = audio_filter_graph(segments, "stretch", [Track(), Track(sample_rate=44100)], Fraction(0),
+                           feeds={(0, 1): 2, (0, 3): 3, (1, 1): 4, (1, 3): 5})  # fmt: skip
+    assert "atempo" not in g
+    assert segment_chains(g) == [(0, 48048, 48048), (96096, 144144, 48048)]  # cut here: only the plain ones
+    assert "[2:a]atrim=start_sample=4096,asetpts=N/SR/TB,atrim=end_sample=192192,apad=whole_len=192192[t0o1]" in g
+    assert "[5:a]atrim=start_sample=4096," in g and "[1:a:1]aresample=44100,asetpts=N/SR/TB,apad,asplit=2" in g
+    whole = audio_filter_graph([seg(0, 30, 4)], "stretch", [Track()], Fraction(0), feeds={(0, 0): 2})
+    assert "[1:a:0]" not in whole and whole.endswith("[t0o0];[t0o0]anull[aout0]")
 
 
 def test_graph_places_tracks_by_their_start():
