@@ -146,3 +146,45 @@ def test_a_trim_of_short_audio_keeps_the_whole_length(short_audio, tmp_path):
     assert frames == 130
     seconds = audio_seconds(out)
     assert seconds is not None and abs(seconds - frames / 25) <= 0.025, seconds
+
+
+# -- the feeders and decoders end with the run --------------------------------------------------------
+def test_an_interrupted_run_leaves_no_decoder_and_no_file(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from helpers import REPO, ffmpeg_pids_mentioning, make_clip
+
+    src = make_clip(tmp_path / "long.mkv", seconds=20, size="160x120")
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    out = out_dir / "o.mp4"
+    proc = subprocess.Popen([sys.executable, "-m", "ds_slowmo", str(src), "-o", str(out), "--factor", "8", "--model", "blend"],
+                            stderr=subprocess.PIPE, cwd=str(REPO))  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not any(p.name.startswith(".o.mp4.part") for p in out_dir.iterdir()):
+            assert time.monotonic() < deadline and proc.poll() is None, "run never started writing"
+            time.sleep(0.05)
+        time.sleep(1.0)  # the whole input is slowed: its audio decoder and stretcher are running
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130 and b"Traceback" not in err, err
+    assert list(out_dir.iterdir()) == []
+    time.sleep(0.2)
+    assert not ffmpeg_pids_mentioning(src, out_dir)
+
+
+def test_a_failing_encoder_ends_the_stretch_too(clips, tmp_path):
+    from helpers import ffmpeg_pids_mentioning
+
+    out = tmp_path / "o.mp4"
+    proc = run_cli(str(clips["mkv"]), "-o", str(out), "--factor", "4", *ONE, "--encoder-args", "-c:a no_such_codec")
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr and proc.stderr.count("\n") <= 3, proc.stderr
+    assert not out.exists() and not ffmpeg_pids_mentioning(clips["mkv"], tmp_path)
