@@ -19,8 +19,9 @@ Figures, per factor 2, 4, 8, 16:
   sound), over the source's own largest step;
 - sweep: the 20 ms frames (of a 200 Hz -> 4 kHz exponential sweep) whose peak frequency falls
   below the previous frame's by more than 1 %;
-- seconds: wall time of a 10 s stereo 48 kHz range (a tone bed with noise hits) at x4 (only
-  that column), best of 3.
+- seconds: wall time of a 10 s stereo 48 kHz range (a tone bed with noise hits) at x4, best of
+  3 per candidate; ``--speed`` instead times only that, the candidates interleaved round by
+  round (the ratio to atempo is what to read: absolute seconds depend on the machine's load).
 """
 
 from __future__ import annotations
@@ -99,7 +100,7 @@ def rubberband_candidate() -> Optional[Stretcher]:
             with open(tmap, "w") as fh:
                 for o in find_onsets(x, sr, 0, n):
                     fh.write(f"{o} {o * f}\n")
-            subprocess.run([exe, "-q", "-3", "-t", str(f), "-M", tmap, src, dst], check=True)
+            subprocess.run([exe, "-q", "-3", "-t", str(f), "-M", tmap, src, dst], check=True, stdout=subprocess.DEVNULL)
             out = subprocess.run([find_ffmpeg(), "-v", "error", "-i", dst, "-f", "f32le", "pipe:1"],
                                  stdout=subprocess.PIPE, check=True).stdout  # fmt: skip
         return _fit(np.frombuffer(out, "<f4").reshape(-1, x.shape[0]).T, n * f)
@@ -178,7 +179,9 @@ def peak_freqs(y: np.ndarray) -> np.ndarray:
     k = np.clip(spec.argmax(axis=1), 1, spec.shape[1] - 2)
     rows = np.arange(len(k))
     a, b, c = np.log(spec[rows, k - 1] + 1e-12), np.log(spec[rows, k] + 1e-12), np.log(spec[rows, k + 1] + 1e-12)
-    return (k + 0.5 * (a - c) / (a - 2 * b + c)) * SR / (16 * n)
+    curve = a - 2 * b + c
+    shift = np.divide(0.5 * (a - c), curve, out=np.zeros_like(curve), where=curve != 0)
+    return (k + shift) * SR / (16 * n)
 
 
 def sweep_drops(y: np.ndarray) -> int:
@@ -207,10 +210,23 @@ def measure(fn: Stretcher, factors: tuple[int, ...]) -> dict[str, Any]:
     return rows
 
 
+def speed(candidates: dict[str, Stretcher], rounds: int) -> dict[str, float]:
+    """Best wall time of each candidate on the 10 s x4 stereo range, interleaved round by round."""
+    x = music()
+    best = dict.fromkeys(candidates, float("inf"))
+    for _ in range(rounds):
+        for name, fn in candidates.items():
+            t0 = time.perf_counter()
+            fn(x, 4, SR)
+            best[name] = min(best[name], time.perf_counter() - t0)
+    return best
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--json", help="also write the figures here")
     ap.add_argument("--factors", default="2,4,8,16")
+    ap.add_argument("--speed", type=int, metavar="ROUNDS", help="only the interleaved timing, this many rounds")
     args = ap.parse_args(argv)
     factors = tuple(int(f) for f in args.factors.split(","))
     candidates: dict[str, Optional[Stretcher]] = {
@@ -219,6 +235,12 @@ def main(argv: Optional[list[str]] = None) -> int:
         "rubberband-r3": rubberband_candidate(),
     }  # fmt: skip
     results: dict[str, Any] = {}
+    if args.speed:
+        found = {name: fn for name, fn in candidates.items() if fn is not None}
+        best = speed(found, args.speed)
+        for name, sec in best.items():
+            print(f"{name}: {sec:.3f} s  ({sec / best['atempo']:.1f} x atempo)")
+        return 0
     for name, fn in candidates.items():
         if fn is None:
             print(f"{name}: not installed", file=sys.stderr)
