@@ -17,10 +17,11 @@ from typing import Iterator, Optional
 
 from . import audio as au
 from . import ffmpeg as ff
+from .errors import ffmpeg_said
 from .feeds import Feeds
 from .job import Job
 from .stretched import add_pieces
-from .subtitles import event_map, retime, text_format
+from .subtitles import EventMap, event_map, retime, text_format
 
 __all__ = ["source_streams", "SUBTITLE_CODECS"]
 
@@ -72,11 +73,13 @@ def _others(job: Job, n: int, feeds: Feeds) -> list[str]:
     dropped = {"subtitle": 0, "attachment": info.attachments, "data": info.data_streams}
     k = 0  # output subtitle streams so far
     if text and container in SUBTITLE_CODECS:
-        lo, hi = job.plan.audio_segments(n)[0].start, job.plan.audio_segments(n)[-1].end
         segments = job.plan.audio_segments(n)
-        move = event_map(lambda t: au.output_time(segments, t), lo, hi, info.start)
+        move = event_map(lambda t: au.output_time(segments, t), segments[0].start, segments[-1].end, info.start)
         for j, _stream, fmt in text:
-            body = retime(_extract(job.cfg.input, j, fmt), fmt, move).encode("utf-8")
+            body = _retimed(job.cfg.input, j, fmt, move)
+            if body is None:
+                dropped["subtitle"] += 1
+                continue
 
             def produce(stop: threading.Event, b: bytes = body) -> Iterator[bytes]:
                 return iter([b])
@@ -110,11 +113,20 @@ def _seconds(t: Fraction) -> str:
     return f"{float(t):.6f}"
 
 
-def _extract(path: str, j: int, fmt: str) -> str:
-    """Subtitle stream ``j`` of ``path`` as a whole text file (times on the timeline where the
-    input's start time is 0, as the probe's)."""
+def _retimed(path: str, j: int, fmt: str, move: EventMap) -> Optional[bytes]:
+    """Subtitle stream ``j`` of ``path`` read as a whole text file (its times on the timeline
+    where the input's start time is 0, as the probe's), its events moved; None when ffmpeg
+    can't read it as text (said in a line) or no event is left."""
     exe = ff.find_ffmpeg()
     argv = ff.preamble(exe, "error") + ["-i", ff.path_arg(path), "-map", f"0:s:{j}", "-c:s", _OWN_CODEC[fmt],
                                         "-f", fmt, "pipe:1"]  # fmt: skip
-    _code, out, _err = ff.run_short(argv, f"reading subtitle stream {j}")
-    return out.decode("utf-8", "replace")
+    code, out, err = ff.run_short(argv, f"reading subtitle stream {j}", check=False)
+    if code != 0:
+        log.warning("subtitle stream %d could not be read as %s: %s", j, fmt, ffmpeg_said(err, 1) or f"exit code {code}")
+        return None
+    text = retime(out.decode("utf-8", "replace"), fmt, move)
+    empty = not text.strip() if fmt == "srt" else ("-->" not in text and "Dialogue:" not in text)
+    if empty:
+        log.info("subtitle stream %d has no event in the output's span", j)
+        return None
+    return text.encode("utf-8")
