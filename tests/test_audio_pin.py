@@ -188,3 +188,23 @@ def test_a_failing_encoder_ends_the_stretch_too(clips, tmp_path):
     proc = run_cli(str(clips["mkv"]), "-o", str(out), "--factor", "4", *ONE, "--encoder-args", "-c:a no_such_codec")
     assert proc.returncode == 1 and "Traceback" not in proc.stderr and proc.stderr.count("\n") <= 3, proc.stderr
     assert not out.exists() and not ffmpeg_pids_mentioning(clips["mkv"], tmp_path)
+
+
+def test_every_track_is_pinned(clips, tmp_path):
+    """Two tracks at their own rates (48 kHz AAC, 44.1 kHz PCM in French): each one's beeps on
+    their flashes, each keeps its rate and tags."""
+    import re
+    import subprocess
+
+    two = tmp_path / "two.mkv"
+    subprocess.run([find_ffmpeg(), "-v", "error", "-i", str(clips["mp4"]), "-map", "0:v", "-map", "0:a", "-map", "0:a",
+                    "-c:v", "copy", "-c:a:0", "copy", "-c:a:1", "pcm_s16le", "-ar:a:1", "44100",
+                    "-metadata:s:a:1", "language=fra", str(two)], check=True)  # fmt: skip
+    out = tmp_path / "o.mkv"
+    proc = run_cli(str(two), "-o", str(out), "--factor", "8", "--no-scene-detect", *ONE)
+    assert proc.returncode == 0, proc.stderr
+    for stream in (0, 1):
+        offsets = av_offsets(out, stream, white=WHITE)
+        assert len(offsets) == 3 and max(map(abs, offsets)) <= TOLERANCE, (stream, offsets)
+    probe = subprocess.run([find_ffmpeg(), "-hide_banner", "-i", str(out)], stderr=subprocess.PIPE, text=True).stderr
+    assert re.search(r"Stream #0:2\(fra\): Audio: aac.*44100 Hz", probe), probe

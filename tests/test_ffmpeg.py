@@ -261,7 +261,9 @@ def test_parse_rich_mkv_51():
     assert (info.pix_fmt, info.sar, info.field_order) == ("yuv420p10le", Fraction(4, 3), "progressive")
     assert (info.color_range, info.color_space, info.color_primaries, info.color_trc, info.chroma_location) == (
         "tv", "bt2020nc", "bt2020", "arib-std-b67", "left")  # fmt: skip
-    assert info.audio == (AudioStream(1, "aac", 48000, 1), AudioStream(2, "flac", 44100, 2))
+    assert info.audio == (AudioStream(1, "aac", 48000, 1, layout="mono"), AudioStream(2, "flac", 44100, 2, layout="stereo"))
+    assert [a.layout_arg for a in info.audio] == ["mono", "stereo"]
+    assert AudioStream(0, "pcm_s16le", 48000, 6, layout="6 channels").layout_arg == "6c"  # raw samples: a count
     assert info.has_audio and info.subtitles == (SubtitleStream(3, "subrip"),)
     assert (info.attachments, info.data_streams, info.rotation) == (1, 0, 0)
     assert info.mastering_display is None and info.content_light is None
