@@ -24,6 +24,7 @@ from fractions import Fraction
 from dataclasses import dataclass
 from typing import Mapping, Optional, Protocol, Sequence
 
+from . import containers
 from .plan import AudioSegment, round_nearest
 
 __all__ = [
@@ -39,28 +40,6 @@ log = logging.getLogger("ds_slowmo")
 # samples of silence each stretched piece starts with: ffmpeg 5.1 reads a packet of every
 # input before it starts, long before the piece's own sound is made; the graph cuts them
 PIECE_LEAD = 4096
-
-# outputs that can't carry audio: images, raw video streams, y4m, gif
-_NO_AUDIO = frozenset((
-    ".gif", ".apng", ".y4m", ".yuv", ".rgb", ".raw", ".h264", ".264", ".h265", ".265", ".hevc",
-    ".ivf", ".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pam",
-    ".exr", ".dpx", ".tga", ".jxl",
-))  # fmt: skip
-
-# audio codecs (ffmpeg's names) each container takes as they are; None: about anything
-_COPYABLE: dict[str, Optional[frozenset[str]]] = {
-    ".mkv": None, ".mka": None, ".nut": None,
-    ".mp4": frozenset(("aac", "mp3", "ac3", "eac3", "alac")),
-    ".m4v": frozenset(("aac", "mp3", "ac3", "eac3", "alac")),
-    ".mov": frozenset(("aac", "mp3", "ac3", "eac3", "alac", "pcm_s16le", "pcm_s16be", "pcm_s24le", "pcm_f32le")),
-    ".webm": frozenset(("opus", "vorbis")),
-    ".avi": frozenset(("mp3", "ac3", "mp2", "pcm_s16le", "pcm_u8")),
-    ".ts": frozenset(("aac", "mp3", "mp2", "ac3", "eac3")),
-    ".m2ts": frozenset(("aac", "mp3", "mp2", "ac3", "eac3")),
-}  # fmt: skip
-
-# containers whose default audio encoder isn't what we want
-_ENCODER = {".mp4": "aac", ".m4v": "aac", ".mov": "aac", ".mkv": "aac", ".ts": "aac", ".m2ts": "aac"}
 
 
 class AudioTrack(Protocol):
@@ -258,18 +237,16 @@ def audio_filter_graph(
 
 def carries_audio(output: Optional[str]) -> bool:
     """Can this output hold audio? ``None`` is a pipe (video only); image sequences, y4m,
-    gif and raw video streams can't."""
+    gif and raw video streams can't (:mod:`ds_slowmo.containers` says which)."""
     if output is None or output in ("-", "pipe:1", "pipe:"):
         return False
-    if "%" in os.path.basename(output):
-        return False
-    return os.path.splitext(output)[1].lower() not in _NO_AUDIO
+    return containers.of_file(output).audio is not None
 
 
 def can_copy(track: AudioTrack, output: str) -> bool:
     """Does the output container take this track's codec as it is?"""
-    codecs = _COPYABLE.get(os.path.splitext(output)[1].lower(), frozenset())
-    return codecs is None or track.codec in codecs
+    audio = containers.of_file(output).audio
+    return audio is not None and audio.takes(track.codec)
 
 
 def audio_args(
@@ -293,7 +270,8 @@ def audio_args(
             args += ["-map", f"{input_index}:a:{j}"]
         return args + ["-c:a", "copy"]
     args += ["-filter_complex", audio_filter_graph(segments, mode, tracks, video_start, input_index, feeds)]
-    encoder = _ENCODER.get(os.path.splitext(output or "")[1].lower())
+    audio = containers.of_file(output or "").audio
+    encoder = audio.encoder if audio is not None else None
     for j in range(len(tracks)):
         args += ["-map", f"[aout{j}]", f"-map_metadata:s:a:{j}", f"{input_index}:s:a:{j}"]
     return args + (["-c:a", encoder] if encoder else [])

@@ -5,14 +5,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, Callable, Iterator, Optional
 
-__all__ = ["home", "Manifest", "atomic_path", "atomic_sequence", "install_dir", "is_sequence", "atomic_writer", "sha256_file", "temp_beside", "unlink_quietly"]
+from .containers import FRAME_CODE
+
+__all__ = ["home", "Manifest", "atomic_path", "atomic_sequence", "install_dir", "atomic_writer", "sha256_file", "temp_beside", "unlink_quietly"]
 
 
 def home() -> Path:
@@ -37,20 +38,14 @@ def atomic_path(path: "str | Path") -> Iterator[str]:
         unlink_quietly(temp)
 
 
-SEQUENCE_RE = re.compile(r"%0?\d*d")
-
-
-def is_sequence(path: str) -> bool:
-    """An image-sequence pattern such as ``frames_%03d.png``."""
-    return bool(SEQUENCE_RE.search(os.path.basename(path)))
-
-
 @contextmanager
 def atomic_sequence(pattern: str) -> Iterator[str]:
-    """:func:`atomic_path` for an image sequence: the files are written in a hidden folder beside
-    them and moved into place together when the block ends well; the folder always goes."""
+    """:func:`atomic_path` for an image sequence (:func:`ds_slowmo.containers.is_sequence`): the
+    files are written in a hidden folder beside them and moved into place together when the
+    block ends well; the folder always goes. Its name holds no ``%``, which ffmpeg would read
+    as part of the pattern."""
     head, tail = os.path.split(os.path.abspath(pattern))
-    folder = os.path.join(head, f".{SEQUENCE_RE.sub('N', tail)}.part-{os.getpid()}")
+    folder = os.path.join(head, f".{FRAME_CODE.sub('N', tail)}.part-{os.getpid()}")
     os.makedirs(folder, exist_ok=True)
     try:
         yield os.path.join(folder, tail)

@@ -13,17 +13,15 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Optional, Union
 
-from .cache import is_sequence
+from . import containers
+from .containers import PIPE_FORMATS, frame_codes, frame_name, is_sequence
 from .errors import InputError, UsageError
-from .ffmpeg import is_url
+from .ffmpeg import can_write, find_ffmpeg, is_url
 from .options import BY_FIELD, default
 from .plan import MODES, Span, parse_rate, parse_slow_rate, parse_span
 
-__all__ = ["Config", "check_paths", "STREAM_FORMATS"]
+__all__ = ["Config", "check_paths"]
 
-#: formats for a pipe OUTPUT (stdout); y4m is the default
-STREAM_FORMATS = ("yuv4mpegpipe", "y4m", "nut", "matroska", "mkv", "rawvideo", "mpegts")
-_FORMAT_ALIASES = {"y4m": "yuv4mpegpipe", "mkv": "matroska"}
 _SCALES = ("auto", 1.0, 0.5, 0.25)
 
 
@@ -115,6 +113,9 @@ class Config:
                 raise UsageError("--compare needs an input file (it reads the original a second time)")
             if not os.path.splitext(self.compare)[1]:
                 raise UsageError(f"--compare {self.compare} has no extension; name it like compare.mp4")
+            if containers.of_file(self.compare).sequence:
+                raise UsageError(f"--compare {self.compare} names an image; the comparison is a video: name it like "
+                                 "compare.mp4")  # fmt: skip
             if self.compare in (self.output, self.input):
                 raise UsageError("--compare must name a file other than the input and the output")
         if self.chunked and (self.dedupe or self.compare is not None or self.inspect is not None):
@@ -122,11 +123,9 @@ class Config:
 
     def _check_output(self) -> None:
         if self.format is not None:
-            fmt = _FORMAT_ALIASES.get(self.format, self.format)
-            if fmt not in STREAM_FORMATS:
-                raise UsageError(
-                    f"-f/--format must be one of y4m, nut, matroska, mpegts, rawvideo (got {self.format!r})"
-                )
+            fmt = containers.pipe_format(self.format)
+            if fmt is None:
+                raise UsageError(f"-f/--format must be one of {', '.join(PIPE_FORMATS)} (got {self.format!r})")
             if not self.output_is_pipe:
                 raise UsageError("-f/--format applies to a pipe output; a file output's format follows its extension")
             object.__setattr__(self, "format", fmt)
@@ -137,6 +136,8 @@ class Config:
                 raise UsageError("--compare and --inspect take one input file, not a folder")
         elif not self.output_is_pipe and not os.path.splitext(self.output)[1] and not os.path.isdir(self.output):
             raise UsageError(f"output {self.output} has no extension; name it like out.mp4 or out.mkv")
+        elif not self.output_is_pipe:
+            _check_frame_numbers(self.output)
 
     @property
     def input_is_pipe(self) -> bool:
@@ -187,6 +188,24 @@ class Config:
         return cls(**{k: v for k, v in values.items() if v is not None or BY_FIELD[k].default is None})
 
 
+def _check_frame_numbers(output: str) -> None:
+    """A frame number in an output's name (``%d``, ``%04d``; ``%%`` is a literal ``%``) makes
+    an image sequence of a known image type (:mod:`ds_slowmo.containers`), which names exactly
+    one; a video file's name may hold any ``%``."""
+    name = os.path.basename(output)
+    if "%" not in name:
+        return
+    codes = frame_codes(name)
+    ext = os.path.splitext(name)[1]
+    if not containers.known(output) and codes:
+        raise UsageError(f"output {output}: a frame number in the name makes an image sequence, and {ext} is no "
+                         "image type ds-slowmo knows (.png, .tif, .jpg, .exr, .dpx, ...); write %% for a literal %")
+    if containers.of_file(output).sequence and codes != 1:
+        what = "a % that starts no frame number" if codes is None else f"{codes} frame numbers"
+        raise UsageError(f"output {output} has {what}; an image sequence names one, like frames_%04d{ext} "
+                         "(write %% for a literal %)")  # fmt: skip
+
+
 def _check_order(span: Span, option: str) -> None:
     """A span whose ends are written the same way (two frames, or two times) must run forward;
     said before any input is read (spans of mixed kinds are checked against the input's rate)."""
@@ -232,8 +251,8 @@ def local_path(path: str) -> str:
 
 def check_paths(cfg: Config) -> None:
     """The filesystem side of a request: the input is a readable file (or a URL), every file
-    this run writes is new (or ``-y``) in an existing, writable folder, and the output is not
-    the input."""
+    this run writes is new (or ``-y``) in an existing, writable folder, in a format ffmpeg can
+    write, and the output is not the input."""
     src = local_path(cfg.input)
     if not cfg.input_is_pipe and not is_url(src):
         if not os.path.exists(src):
@@ -252,11 +271,33 @@ def check_paths(cfg: Config) -> None:
     if cfg.inspect is not None:
         targets.append(("--inspect", cfg.inspect_path))
     for what, path in targets:
-        out = os.path.abspath(path % 1 if is_sequence(path) else path)
+        head, name = os.path.split(os.path.abspath(path))
+        out = os.path.join(head, frame_name(name, 1) if is_sequence(path) else name)
+        if is_sequence(path) and "%" in head:
+            raise UsageError(f"{what} {path}: ffmpeg reads a % in an image sequence's folder as part of its pattern; "
+                             "write it to a folder without %")  # fmt: skip
         if os.path.exists(out) and not cfg.overwrite:
             raise UsageError(f"{what} {path} already exists; pass -y to overwrite it")
-        folder = os.path.dirname(out)
-        if not os.path.isdir(folder):
-            raise UsageError(f"{what} folder {folder} does not exist; create it first")
-        if not os.access(folder, os.W_OK):
-            raise UsageError(f"{what} folder {folder} is not writable")
+        if not os.path.isdir(head):
+            raise UsageError(f"{what} folder {head} does not exist; create it first")
+        if not os.access(head, os.W_OK):
+            raise UsageError(f"{what} folder {head} is not writable")
+    _check_format(cfg)
+
+
+def _check_format(cfg: Config) -> None:
+    """Refuse, before any work, a file output whose format ffmpeg can't tell from its name
+    (``out.xyz``): the table's video extensions and image sequences are known; ffmpeg is asked
+    about the rest, and about an image type without a frame number (one still image). ``-f``
+    in ``--encoder-args`` names the format itself."""
+    targets = [("output", cfg.output, "-f" in cfg.encoder_args)] if not cfg.output_is_pipe else []
+    targets += [("--compare", cfg.compare, False)] if cfg.compare else []
+    for what, path, named in targets:
+        ext = os.path.splitext(path)[1]
+        sure = containers.known(path) and (is_sequence(path) or not containers.of_file(path).sequence)
+        if named or sure or can_write(find_ffmpeg(), ext):
+            continue
+        hint = f" (an image sequence needs a frame number: frames_%04d{ext})" if containers.known(path) else ""
+        raise UsageError(f"{what} {path}: ffmpeg has no format for {ext} files{hint}; name it like out.mp4, "
+                         f"out.mkv, out.mov or out.webm, or write to a pipe (-o -) in a stream format chosen "
+                         f"with -f ({', '.join(PIPE_FORMATS)})")  # fmt: skip

@@ -16,6 +16,7 @@ from typing import Any, Callable, Optional
 
 from .analysis import CUT_THRESHOLD, DUP_THRESHOLD
 from .audio import AUDIO_MODES, AUDIO_STRETCHES
+from .containers import PIPE_FORMATS
 from .errors import UsageError
 from .models import DEFAULT_MODEL, MODELS
 from .plan import MODES, parse_fps
@@ -110,8 +111,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("output", ("-o", "--output"), "-",
            "output file (container from its extension), or a folder for a folder INPUT; "
            "'-' (default) writes to stdout", _IO, metavar="OUTPUT"),
-    Option("format", ("-f", "--format"), None, "stream format for stdout: y4m (default), nut, matroska, mpegts, rawvideo",
-           _IO, metavar="FMT"),
+    Option("format", ("-f", "--format"), None,
+           f"stream format for stdout: {PIPE_FORMATS[0]} (default), {', '.join(PIPE_FORMATS[1:])}", _IO, metavar="FMT"),
     Option("overwrite", ("-y", "--overwrite"), False, "overwrite an existing OUTPUT", _IO,
            action="store_true", kind=(bool,)),
     Option("factor", ("--factor",), 2, "frames per input frame interval, an integer >= 2 (default 2)", _WHAT,

@@ -34,6 +34,7 @@ from . import ffmpeg as ff
 from .cache import Manifest, atomic_path
 from .chunks import Chunk, chunk_plan
 from .config import Config, check_paths
+from .containers import FOLDER_EXTENSIONS
 from .errors import SlowmoError, UsageError
 from .feeds import Feeds
 from .job import Job, prepare
@@ -43,12 +44,9 @@ from .streams import source_streams
 from .worker import Task, TaskResult, run_task
 
 __all__ = ["Executor", "LocalExecutor", "RayExecutor", "make_executor", "run_chunked", "run_folder", "FolderResult",
-           "VIDEO_EXTENSIONS", "expand_inputs", "work_folder"]  # fmt: skip
+           "expand_inputs", "work_folder"]  # fmt: skip
 
 log = logging.getLogger("ds_slowmo")
-
-VIDEO_EXTENSIONS = (".mp4", ".mkv", ".mov", ".m4v", ".avi", ".webm", ".mpg", ".mpeg", ".ts", ".y4m", ".nut", ".flv", ".wmv")
-
 
 # ---------------------------------------------------------------------------------------------
 # Executors: each runs tasks and yields (task, result) as they finish
@@ -325,7 +323,7 @@ def expand_inputs(spec: str) -> list[str]:
     """A folder's video files (by extension, sorted), or a glob's matches."""
     if os.path.isdir(spec):
         names = sorted(os.listdir(spec))
-        return [os.path.join(spec, n) for n in names if os.path.splitext(n)[1].lower() in VIDEO_EXTENSIONS
+        return [os.path.join(spec, n) for n in names if os.path.splitext(n)[1].lower() in FOLDER_EXTENSIONS
                 and os.path.isfile(os.path.join(spec, n))]  # fmt: skip
     return sorted(p for p in glob.glob(spec) if os.path.isfile(p))
 
@@ -337,7 +335,7 @@ def run_folder(cfg: Config, executor: Optional[Executor] = None,
     ends (``error`` None: done)."""
     inputs = expand_inputs(cfg.input)
     if not inputs:
-        raise UsageError(f"no video files in {cfg.input} (looked for {', '.join(VIDEO_EXTENSIONS)})")
+        raise UsageError(f"no video files in {cfg.input} (looked for {', '.join(FOLDER_EXTENSIONS)})")
     out_dir = Path(cfg.output)
     out_dir.mkdir(parents=True, exist_ok=True)
     names = [Path(p).name for p in inputs]

@@ -16,6 +16,7 @@ from fractions import Fraction
 from typing import Iterator, Optional
 
 from . import audio as au
+from . import containers
 from . import ffmpeg as ff
 from .errors import ffmpeg_said
 from .feeds import Feeds
@@ -23,14 +24,11 @@ from .job import Job
 from .stretched import add_pieces
 from .subtitles import EventMap, event_map, retime, text_format
 
-__all__ = ["source_streams", "SUBTITLE_CODECS"]
+__all__ = ["source_streams"]
 
 log = logging.getLogger("ds_slowmo")
 
-#: the subtitle codec each container is given for a retimed text track (None: the track's own)
-SUBTITLE_CODECS: dict[str, Optional[str]] = {".mkv": None, ".mp4": "mov_text", ".m4v": "mov_text", ".mov": "mov_text",
-                                             ".webm": "webvtt"}  # fmt: skip
-_OWN_CODEC = {"srt": "srt", "ass": "ass", "webvtt": "webvtt"}  # the text format -> its codec, in Matroska
+_OWN_CODEC = {"srt": "srt", "ass": "ass", "webvtt": "webvtt"}  # the text format -> its codec
 
 
 def source_streams(job: Job, feeds: Feeds) -> list[str]:
@@ -64,15 +62,19 @@ def _audio(job: Job, n: int, feeds: Feeds) -> list[str]:
 
 def _others(job: Job, n: int, feeds: Feeds) -> list[str]:
     """Text subtitles retimed (into containers that take them), bitmap subtitles copied when
-    the output plays the whole input at its own pace, attachments into Matroska; whatever is
-    left is dropped, in one line."""
+    the output plays the whole input at its own pace and the container takes their codec,
+    attachments where it keeps them (:mod:`ds_slowmo.containers` says which); whatever is left
+    is dropped, in one line."""
     info, container = job.info, _container(job)
+    spec = containers.lookup(container)
     text = [(j, s, fmt) for j, s in enumerate(info.subtitles) if (fmt := text_format(s.codec)) is not None]
     bitmap = [j for j, s in enumerate(info.subtitles) if text_format(s.codec) is None]
+    copied = [j for j in bitmap if job.timing_kept and spec.subtitles.takes(info.subtitles[j].codec)]
     args: list[str] = []
     dropped = {"subtitle": 0, "attachment": info.attachments, "data": info.data_streams}
     k = 0  # output subtitle streams so far
-    if text and container in SUBTITLE_CODECS:
+    fallback = spec.subtitles.text
+    if text and fallback is not None:
         segments = job.plan.audio_segments(n)
         move = event_map(lambda t: au.output_time(segments, t), segments[0].start, segments[-1].end, info.start)
         for j, _stream, fmt in text:
@@ -85,28 +87,37 @@ def _others(job: Job, n: int, feeds: Feeds) -> list[str]:
                 return iter([b])
 
             index = feeds.add(["-f", fmt], produce, f"subtitles-{j}")
-            codec = SUBTITLE_CODECS[container] or _OWN_CODEC[fmt]
+            own = _OWN_CODEC[fmt]  # kept where the container takes it (.mkv), else what text becomes there
+            codec = own if spec.subtitles.takes(own) else fallback
             args += ["-map", f"{index}:s:0", f"-c:s:{k}", codec, f"-map_metadata:s:s:{k}", f"1:s:s:{j}"]
             k += 1
     else:
         dropped["subtitle"] += len(text)
-    if bitmap and container == ".mkv" and job.timing_kept:
+    if copied:
         # copied with their own times: moved by the video's start, as the frames are
         index = feeds.extra(["-itsoffset", _seconds(-info.start), "-vn", "-an", "-i", ff.path_arg(job.cfg.input)])
-        for j in bitmap:
+        for j in copied:
             args += ["-map", f"{index}:s:{j}", f"-c:s:{k}", "copy", f"-map_metadata:s:s:{k}", f"1:s:s:{j}"]
             k += 1
-    else:
-        dropped["subtitle"] += len(bitmap)
-    if container == ".mkv" and info.attachments:  # their tags carry their file names, which Matroska needs
+    dropped["subtitle"] += len(bitmap) - len(copied)
+    if spec.attachments and info.attachments:  # their tags carry their file names, which Matroska needs
         args += ["-map", "1:t?", "-c:t", "copy"]
         args += [a for j in range(info.attachments) for a in (f"-map_metadata:s:t:{j}", f"1:s:t:{j}")]
         dropped["attachment"] = 0
     said = ", ".join(f"{c} {kind} stream{'s' * (c > 1)}" for kind, c in dropped.items() if c)
     if said:
-        log.warning("not kept: %s (text subtitles go into .mkv, .mp4, .mov and .webm; picture subtitles only "
-                    "into .mkv by a whole-input --mode fps run)", said)  # fmt: skip
+        log.warning("not kept: %s (%s)", said, _where_kept())
     return args
+
+
+def _where_kept() -> str:
+    """Which containers keep subtitles and attachments (from the table)."""
+    ext = [(k, c) for k, c in containers.TABLE.items() if k.startswith(".")]
+    text = [k for k, c in ext if c.subtitles.text is not None]
+    pictures = [k for k, c in ext if any(text_format(codec) is None for codec in c.subtitles.copies)]
+    fonts = [k for k, c in ext if c.attachments]
+    return (f"text subtitles go into {', '.join(text)}; picture subtitles only into {', '.join(pictures)} by a "
+            f"whole-input --mode fps run; attachments into {', '.join(fonts)}")
 
 
 def _seconds(t: Fraction) -> str:

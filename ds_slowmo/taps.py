@@ -18,7 +18,8 @@ from typing import Any, Optional, Protocol, Sequence
 import numpy as np
 
 from . import ffmpeg as ff
-from .cache import atomic_path, atomic_sequence, is_sequence
+from .cache import atomic_path, atomic_sequence
+from .containers import is_sequence
 from .config import Config
 from .errors import FFmpegError, OutputClosed
 from .feeds import Feeds

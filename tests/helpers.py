@@ -155,6 +155,18 @@ def run_cli(*args: str, stdin: Optional[bytes] = None, env: Optional[dict] = Non
     return proc
 
 
+def one_line_error(proc: subprocess.CompletedProcess, code: int, *needles: str) -> None:
+    """The run failed as a usage or runtime error should: exit ``code``, one ``ds-slowmo:``
+    line naming each of ``needles``, no traceback."""
+    assert proc.returncode == code, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("ds-slowmo: ")
+    assert "Traceback" not in proc.stderr
+    for n in needles:
+        assert n in lines[0], lines[0]
+
+
 def numbered_frames(n, h=4, w=6):
     """Frame i is filled with value 10*i (so blends are easy to predict)."""
     return [np.full((h, w, 3), 10 * i, dtype=np.uint8) for i in range(n)]

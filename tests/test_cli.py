@@ -17,7 +17,9 @@ import pytest
 import ds_slowmo
 from ds_slowmo.ffmpeg import find_ffmpeg
 
-from helpers import REPO, ffmpeg_pids_mentioning, audio_seconds, decode_frames, make_clip, probe_video, run_cli
+from helpers import (
+    REPO, audio_seconds, decode_frames, ffmpeg_pids_mentioning, make_clip, one_line_error, probe_video, run_cli,
+)  # fmt: skip
 
 
 def y4m_of(path: Path, pix_fmt: str = "yuv444p") -> bytes:
@@ -25,16 +27,6 @@ def y4m_of(path: Path, pix_fmt: str = "yuv444p") -> bytes:
         [find_ffmpeg(), "-v", "error", "-i", str(path), "-f", "yuv4mpegpipe", "-pix_fmt", pix_fmt, "pipe:1"],
         stdout=subprocess.PIPE, check=True,
     ).stdout  # fmt: skip
-
-
-def one_line_error(proc: subprocess.CompletedProcess, code: int, *needles: str) -> None:
-    assert proc.returncode == code, proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1, proc.stderr
-    assert lines[0].startswith("ds-slowmo: ")
-    assert "Traceback" not in proc.stderr
-    for n in needles:
-        assert n in lines[0], lines[0]
 
 
 # -- counts and rates ---------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from .parse import (
     UNSET, AudioStream, Packets, SubtitleStream, VideoInfo, packet_rate, packets_info, parse_first_frame_time,
     parse_framecrc, parse_input_info, parse_keyframes, parse_output_pix_fmt, parse_y4m_header, rationalize_fps,
 )  # fmt: skip
-from .probe import encoder_pix_fmts, keyframes, probe
+from .probe import can_write, encoder_pix_fmts, keyframes, probe
 from .process import FFmpegProcess, find_ffmpeg, run_short
 
 __all__ = [
@@ -39,6 +39,7 @@ __all__ = [
     "probe",
     "keyframes",
     "encoder_pix_fmts",
+    "can_write",
     "decoder_filters",
     "decoder_input",
     "decoder_argv",

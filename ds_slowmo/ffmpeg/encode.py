@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any, Optional, Sequence
 
+from .. import containers
 from ..pixfmt import NATIVE, PixFmt
 from ..plan import format_rate
 from .args import path_arg, preamble
@@ -73,7 +74,6 @@ def png_argv(exe: str, raw: RawVideo, target: str, vf: Optional[str]) -> list[st
         "-vf", ",".join(chain), "-frames:v", "1", "-c:v", "png", "-f", "image2", "-update", "1", "-y", path_arg(target)]  # fmt: skip
 
 
-_H264_LIKE = (".mp4", ".m4v", ".mov", ".mkv", ".ts", ".m2ts", ".mts", "mpegts")
 _USER_CODEC = ("-c:v", "-vcodec", "-codec:v", "-c", "-codec")
 
 
@@ -94,24 +94,26 @@ class VideoOut:
 def video_out(container: str, raw: RawVideo, crf: Optional[int], user_args: Sequence[str],
               encoders: Any) -> VideoOut:  # fmt: skip
     """Codec, pixel format and tags for ``container`` (a pipe format name or a file extension
-    such as ``.mp4``) given the frames ``raw``. The input's own pixel format, colour tags and
-    sample aspect ratio are kept wherever the output can carry them; a user ``-c:v`` in
-    ``user_args`` picks the codec and ffmpeg then negotiates the format nearest the input's."""
+    such as ``.mp4``: its video rule in :mod:`ds_slowmo.containers`) given the frames ``raw``.
+    The input's own pixel format, colour tags and sample aspect ratio are kept wherever the
+    output can carry them; a user ``-c:v`` in ``user_args`` picks the codec and ffmpeg then
+    negotiates the format nearest the input's."""
     tags = raw.tag_args() + raw.aspect_args()
     if any(a in _USER_CODEC for a in user_args):
         return VideoOut(tuple(tags))
-    if container in ("yuv4mpegpipe", ".y4m"):
+    spec = containers.lookup(container)
+    if spec.video == "y4m":
         return _y4m_out(raw, tags)
-    if container in ("nut", ".nut"):
+    if spec.video == "raw":
         return VideoOut(("-c:v", "rawvideo", "-pix_fmt", raw.pix_fmt, *tags))
-    if container == "matroska":
+    if spec.video == "ffv1":
         return VideoOut(("-c:v", "ffv1", *tags))
-    if container == "rawvideo":  # rgb24, converted as plain ffmpeg converts these (tagged) frames
+    if spec.video == "rgb24":  # converted as plain ffmpeg converts these (tagged) frames
         return VideoOut(("-pix_fmt", "rgb24"))
-    if container == ".webm":
+    if spec.video == "vp9":
         return _vp9_out(raw, crf, tags, encoders)
-    if container in _H264_LIKE:
-        return _h264_out(raw, crf, tags, encoders, container)
+    if spec.video == "h264":
+        return _h264_out(raw, crf, tags, encoders, container, spec.prores_alpha)
     return VideoOut(tuple(tags))  # .avi, .gif, image sequences: ffmpeg's own choice
 
 
@@ -140,16 +142,17 @@ def _crf_args(crf: Optional[int], default: int) -> list[str]:
     return ["-crf", str(default if crf is None else crf)]
 
 
-def _h264_out(raw: RawVideo, crf: Optional[int], tags: list[str], encoders: Any, container: str) -> VideoOut:
+def _h264_out(raw: RawVideo, crf: Optional[int], tags: list[str], encoders: Any, container: str,
+              prores_alpha: bool) -> VideoOut:  # fmt: skip
     """libx264 in the input's format when it takes it (8/10-bit 4:2:0/4:2:2/4:4:4, gray), else
     libx265 (12-bit), else 4:2:0 (8 or 10-bit, what every player takes; RGB is converted with
     the BT.709 matrix), with a note. 4:2:0 and 4:2:2 at odd sizes lose their last row or
-    column. Alpha is dropped (H.264 and these containers don't carry it) except in .mov, where
-    ProRes 4444 keeps it."""
+    column. Alpha is dropped (H.264 and these containers don't carry it) except where the
+    container takes ProRes 4444 (``prores_alpha``: .mov), which keeps it."""
     fmt = raw.pix_fmt.replace("yuvj", "yuv")
     notes: list[str] = []
     if _pixfmt(fmt).has_alpha:
-        if container == ".mov" and "yuva444p10le" in encoders("prores_ks"):
+        if prores_alpha and "yuva444p10le" in encoders("prores_ks"):
             return VideoOut(("-c:v", "prores_ks", "-profile:v", "4444", "-pix_fmt", "yuva444p10le", *tags))
         fmt = _without_alpha(fmt)
         raw = replace(raw, pix_fmt=fmt)

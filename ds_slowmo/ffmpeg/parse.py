@@ -29,6 +29,7 @@ __all__ = [
     "decoded_starts",
     "parse_keyframes",
     "parse_encoder_pix_fmts",
+    "parse_format_refused",
     "parse_output_pix_fmt",
     "parse_first_frame_time",
 ]
@@ -407,6 +408,15 @@ def parse_encoder_pix_fmts(help_text: str) -> tuple[str, ...]:
     """The pixel formats ``ffmpeg -h encoder=NAME`` lists (empty: the encoder is not built in)."""
     m = _ENCODER_FMTS_RE.search(help_text)
     return tuple(m.group(1).split()) if m else ()
+
+
+# ffmpeg 5.1: "Unable to find a suitable output format for 'x'"; 9.0: "Unable to choose an output format"
+_NO_FORMAT_RE = re.compile(r"Unable to (?:find a suitable|choose an) output format for")
+
+
+def parse_format_refused(stderr: str) -> bool:
+    """Does ffmpeg say it can't tell an output file's format from its name?"""
+    return bool(_NO_FORMAT_RE.search(stderr))
 
 
 _OUT_STREAM_RE = re.compile(r"Output #0.*?Stream #0:0[^\n]*?: Video: (?P<rest>[^\n]*)", re.DOTALL)

@@ -11,11 +11,11 @@ from ..errors import InputError, ffmpeg_said
 from .args import path_arg, preamble
 from .parse import (
     VideoInfo, count_streams, decoded_starts, input_block, packets_info, parse_encoder_pix_fmts, parse_first_times,
-    parse_framecrc, parse_input_info, parse_keyframes, parse_y4m_header,
+    parse_format_refused, parse_framecrc, parse_input_info, parse_keyframes, parse_y4m_header,
 )  # fmt: skip
 from .process import find_ffmpeg, run_short
 
-__all__ = ["probe", "first_frames_argv", "keyframes", "encoder_pix_fmts"]
+__all__ = ["probe", "first_frames_argv", "keyframes", "encoder_pix_fmts", "can_write"]
 
 
 def probe(path: str, ffmpeg: Optional[str] = None) -> VideoInfo:
@@ -78,3 +78,20 @@ def encoder_pix_fmts(exe: str, encoder: str) -> tuple[str, ...]:
         _, out, _ = run_short([exe, "-hide_banner", "-h", f"encoder={encoder}"], f"asking ffmpeg about {encoder}", check=False)
         _encoder_cache[key] = parse_encoder_pix_fmts(out.decode("utf-8", "replace"))
     return _encoder_cache[key]
+
+
+_format_cache: dict[tuple[str, str], bool] = {}
+
+
+def can_write(exe: str, ext: str) -> bool:
+    """Can this ffmpeg tell an output's format from the extension ``ext`` (``.xyz``)? Asked once
+    per extension, the way the encoder will ask: ffmpeg picks the format for a name (its own
+    list of muxers and their extensions), then stops, as the output has no stream. Nothing is
+    written: the name lies under ``/dev/null``, which is no folder."""
+    key = (exe, ext.lower())
+    if key not in _format_cache:
+        argv = [exe, "-hide_banner", "-nostdin", "-v", "error", "-vn", "-an", "-sn", "-dn", "-y",
+                path_arg(f"/dev/null/ds-slowmo-probe{ext}")]  # fmt: skip
+        _, _, err = run_short(argv, f"asking ffmpeg about {ext} files", check=False)
+        _format_cache[key] = not parse_format_refused(err)
+    return _format_cache[key]
