@@ -30,6 +30,7 @@ from .plan import AudioSegment, round_nearest
 __all__ = [
     "AUDIO_MODES", "AUDIO_STRETCHES", "AudioTrack", "Piece", "atempo_chain", "audio_args", "audio_filter_graph",
     "audio_pieces", "audio_wanted", "can_copy", "carries_audio", "copies", "output_time", "segment_samples",
+    "PIECE_LEAD",
 ]  # fmt: skip
 
 AUDIO_MODES = ("stretch", "mute", "drop")

@@ -46,6 +46,8 @@ __all__ = [
     "slowmo_count",
     "fps_count",
     "format_rate",
+    "check_length",
+    "MODES",
 ]
 
 MODES = ("slowmo", "fps")

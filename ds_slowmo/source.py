@@ -28,7 +28,7 @@ from .job import DEINTERLACE, Job
 from .pixfmt import NATIVE, Native, native_for
 from .threads import Counter, Reader, drain, queue_items
 
-__all__ = ["Input", "Source", "open_input", "start_source", "raw_of", "colour_of"]
+__all__ = ["Input", "Source", "Original", "open_input", "start_source", "raw_of", "colour_of"]
 
 log = logging.getLogger("ds_slowmo")
 

@@ -19,7 +19,7 @@ from typing import IO, Any, Callable, Optional, Sequence
 
 from ..errors import FFmpegError, SlowmoError
 
-__all__ = ["find_ffmpeg", "FFmpegProcess", "run_short"]
+__all__ = ["find_ffmpeg", "FFmpegProcess", "run_short", "widen_pipe"]
 
 
 def find_ffmpeg() -> str:
