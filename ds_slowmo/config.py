@@ -41,6 +41,8 @@ class Config:
     model: str = default("model")
     weights: Optional[str] = default("weights")
     device: str = default("device")
+    runtime: str = default("runtime")
+    precision: str = default("precision")
     batch_size: int = default("batch_size")
     queue_size: int = default("queue_size")
     scale: Union[float, str] = default("scale")

@@ -66,8 +66,8 @@ class Job:
 
 
 def model_options(cfg: Config) -> ModelOptions:
-    return ModelOptions(factor=cfg.factor, weights=cfg.weights, device=cfg.device,
-                        batch_size=cfg.batch_size, scale=cfg.scale, threads=cfg.threads)  # fmt: skip
+    return ModelOptions(factor=cfg.factor, weights=cfg.weights, device=cfg.device, batch_size=cfg.batch_size,
+                        scale=cfg.scale, threads=cfg.threads, runtime=cfg.runtime, precision=cfg.precision)  # fmt: skip
 
 
 def plan_for(cfg: Config, info: VideoInfo) -> Plan:

@@ -19,6 +19,7 @@ from .audio import AUDIO_MODES, AUDIO_STRETCHES
 from .containers import PIPE_FORMATS
 from .errors import UsageError
 from .models import DEFAULT_MODEL, MODELS
+from .models.runtime import PRECISIONS, RUNTIMES
 from .plan import MODES, parse_fps
 
 __all__ = ["Option", "OPTIONS", "BY_FIELD", "default", "to_int", "to_float", "GROUPS"]
@@ -137,6 +138,13 @@ OPTIONS: tuple[Option, ...] = (
            choices=tuple(sorted(MODELS))),
     Option("weights", ("--weights",), None, "model weights to use instead of the default", _MODEL, metavar="PATH"),
     Option("device", ("--device",), "auto", "where the model runs (default auto)", _MODEL, choices=("auto", "cpu", "gpu")),
+    Option("runtime", ("--runtime",), "auto",
+           "what runs rife/rife4's network: openvino (CPU), paddle (Paddle Inference, CPU or GPU); auto (default) "
+           "is OpenVINO on a CPU when installed, Paddle Inference on a GPU, and -v says which and why",
+           _MODEL, choices=RUNTIMES),
+    Option("precision", ("--precision",), "float32",
+           "rife/rife4 arithmetic: float32 (default); half on a GPU; bf16 through OpenVINO on a CPU with "
+           "AMX or AVX512-BF16 (faster, costs quality: see the README)", _MODEL, choices=PRECISIONS),
     Option("scale", ("--scale",), "auto",
            "rife: estimate flow at this scale, 1, 0.5 or 0.25; auto (default) picks it by frame height "
            "(1 up to 1088 lines, 0.5 up to 2160, 0.25 above) and -v says which",

@@ -15,8 +15,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ds_slowmo.errors import ModelError, UsageError
-from ds_slowmo.models import rife
+from ds_slowmo.models import ops, rife
 from ds_slowmo.models.base import ModelOptions
+from ds_slowmo.models.runtime.export import find_export
+from ds_slowmo.models.weights import Loaded
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -169,12 +171,12 @@ def test_corrupt_weight_cache_is_detected_and_rebuilt(tmp_path: Path, caplog: py
     raw = bytearray(npz.read_bytes())
     raw[len(raw) // 2] ^= 0xFF
     npz.write_bytes(bytes(raw))
-    with caplog.at_level(logging.WARNING, logger="ds_slowmo.models.rife"):
+    with caplog.at_level(logging.WARNING, logger="ds_slowmo.models"):
         again, _ = rife.load_weights(weights_path(), tmp_path)
     assert "fail their checksum" in caplog.text
     np.testing.assert_array_equal(again["block2.conv1.2.weight"], tensors["block2.conv1.2.weight"])
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="ds_slowmo.models.rife"):
+    with caplog.at_level(logging.WARNING, logger="ds_slowmo.models"):
         rife.load_weights(weights_path(), tmp_path)
     assert caplog.text == ""  # rebuilt cache is good again
 
@@ -213,7 +215,7 @@ class FakeNet:
 
 
 def fake_model(mode: str, factor: int = 2, scale: float = 1.0, batch: int = 1) -> tuple[rife.RifeInterpolator, FakeNet]:
-    model = rife.RifeInterpolator(ModelOptions(factor=factor, scale=scale, batch_size=batch), rife.Loaded(None, "cpu", {}, Path(".")))  # type: ignore[arg-type]
+    model = rife.RifeInterpolator(ModelOptions(factor=factor, scale=scale, batch_size=batch), Loaded(None, {}, Path(".")))  # type: ignore[arg-type]
     net = FakeNet(mode)
     model._run = net
     return model, net
@@ -298,7 +300,7 @@ def model(paddle: Any, cache_root: Path) -> rife.RifeInterpolator:
 
 @pytest.fixture(scope="session")
 def eager(paddle: Any, cache_root: Path) -> rife.RifeInterpolator:
-    return rife.create(ModelOptions(factor=4), backend="dygraph", cache_root=cache_root)
+    return rife.create(ModelOptions(factor=4, runtime="eager"), cache_root=cache_root)
 
 
 def test_network_layout_matches_the_checkpoint(paddle: Any) -> None:
@@ -309,7 +311,8 @@ def test_network_layout_matches_the_checkpoint(paddle: Any) -> None:
 @pytest.mark.parametrize("factor", [0.5, 0.25, 0.125, 0.0625, 2, 4, 8, 16])
 def test_resize_is_bilinear_half_pixel(paddle: Any, factor: float) -> None:
     """The op-free resize equals F.interpolate(bilinear, align_corners=False), as torch's."""
-    resize = rife.build_network(paddle, 1.0).ops["resize"]
+    ops.bind_paddle(paddle)
+    resize = ops.resize
     x = paddle.to_tensor(np.random.default_rng(2).random((2, 5, 32, 48), np.float32))
     want = paddle.nn.functional.interpolate(x, scale_factor=factor, mode="bilinear", align_corners=False)
     np.testing.assert_allclose(resize(x, factor).numpy(), want.numpy(), atol=1e-6)
@@ -320,7 +323,8 @@ def test_warp_is_border_clamped_bilinear_at_pixel_offsets(paddle: Any) -> None:
     rng = np.random.default_rng(3)
     img = rng.random((1, 3, 9, 13), np.float32)
     flow = (rng.random((1, 2, 9, 13), np.float32) - 0.5) * 12  # reaches past every border
-    got = rife.build_network(paddle, 1.0).ops["warp"](paddle.to_tensor(img), paddle.to_tensor(flow)).numpy()
+    ops.bind_paddle(paddle)
+    got = ops.warp(paddle.to_tensor(img), paddle.to_tensor(flow)).numpy()
     ys, xs = np.mgrid[0:9, 0:13].astype(np.float64)
     sx = np.clip(xs + flow[0, 0], 0, 12)
     sy = np.clip(ys + flow[0, 1], 0, 8)
@@ -375,11 +379,11 @@ def test_export_is_cached_and_checked(
     raw = bytearray(params.read_bytes())
     raw[-5] ^= 0xFF
     params.write_bytes(bytes(raw))
-    with caplog.at_level(logging.WARNING, logger="ds_slowmo.models.rife"):
+    with caplog.at_level(logging.WARNING, logger="ds_slowmo.models"):
         third = rife.create(ModelOptions(factor=2), cache_root=cache_root)
         third.prepare(64, 64)
     assert "fails its checksum; exporting again" in caplog.text
-    assert rife._find_export(export) is not None
+    assert find_export(export) is not None
     assert not stale.exists()  # exports of older network code are cleared
     assert not [p for p in model.cache_folder.iterdir() if p.name.startswith(".export-")]  # no leftovers
 

