@@ -18,6 +18,14 @@ from ds_slowmo.ffmpeg import find_ffmpeg
 REPO = Path(__file__).resolve().parent.parent
 
 
+def model_runtimes() -> list[str]:
+    """The runtimes the model tests run on here: Paddle Inference, and OpenVINO when it is
+    installed (CI's Paddle 2.6 job has no OpenVINO)."""
+    from ds_slowmo.models.runtime import openvino_missing
+
+    return ["paddle"] + ([] if openvino_missing() else ["openvino"])
+
+
 def make_clip(
     path: Path,
     *,

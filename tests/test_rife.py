@@ -25,6 +25,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 from bench import quality  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).parent))
+from helpers import model_runtimes  # noqa: E402
+
 F = Fraction
 
 
@@ -292,10 +295,11 @@ def bikes() -> np.ndarray:
     return quality.decode("bikes", frames=9)
 
 
-@pytest.fixture(scope="session")
-def model(paddle: Any, cache_root: Path) -> rife.RifeInterpolator:
+@pytest.fixture(scope="session", params=model_runtimes())
+def model(request: Any, paddle: Any, cache_root: Path) -> rife.RifeInterpolator:
+    """The exported network, on each runtime there is here."""
     weights_path()
-    return rife.create(ModelOptions(factor=4), cache_root=cache_root)
+    return rife.create(ModelOptions(factor=4, runtime=request.param), cache_root=cache_root)
 
 
 @pytest.fixture(scope="session")
@@ -358,6 +362,16 @@ def test_exported_network_agrees_with_eager_at_an_odd_size(
     np.testing.assert_array_equal(fast[:, 1], model.interpolate(pairs, [F(1, 2)])[:, 0])
     # batching changes nothing
     np.testing.assert_array_equal(model.interpolate(pairs[1:], times), fast[1:])
+
+
+@pytest.mark.skipif("openvino" not in model_runtimes(), reason="OpenVINO is not installed")
+def test_openvino_gives_paddle_inferences_frames(paddle: Any, cache_root: Path, bikes: np.ndarray) -> None:
+    """The converted HDv3 against Paddle Inference's own run of the export, real frames, x4."""
+    pairs = to_float(np.stack([bikes[0:2, :, 100:420], bikes[2:4, :, 100:420]], axis=1))
+    times = [F(1, 4), F(1, 2), F(3, 4)]
+    got = {rt: rife.create(ModelOptions(factor=4, runtime=rt, scale=1.0), cache_root=cache_root).interpolate(pairs, times)
+           for rt in ("paddle", "openvino")}  # fmt: skip
+    assert np.abs(got["openvino"] - got["paddle"]).max() < 1e-3
 
 
 def test_export_is_cached_and_checked(

