@@ -1,6 +1,7 @@
 """One benchmark case in its own process, so that the harness measures its process tree alone.
 
-    python -m bench.child slowmo IN OUT --model blend --factor 2 [--weights W] [--jobs N]
+    python -m bench.child slowmo IN OUT --model blend --factor 2 [--weights W] [--jobs N] [--mode fps]
+                                 [--runtime R] [--threads N] [--encoder-args ARGS]
     python -m bench.child disk   IN OUT --model blend --factor 2 [--weights W]
 
 ``slowmo`` runs the engine exactly as the CLI does (``Config.from_strings`` -> ``pipeline.run``)
@@ -25,13 +26,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p.add_argument("--factor", type=int, default=2)
     p.add_argument("--weights")
     p.add_argument("--jobs", type=int, default=1, help="> 1: a chunked run (ds-slowmo --jobs N)")
+    p.add_argument("--mode", default="slowmo", help="slowmo: ds-slowmo --mode (slowmo or fps)")
+    p.add_argument("--runtime", default="auto", help="slowmo: ds-slowmo --runtime")
+    p.add_argument("--threads", type=int, default=None, help="slowmo: ds-slowmo --threads")
+    p.add_argument("--encoder-args", default=None, help="slowmo: ds-slowmo --encoder-args")
     args = p.parse_args(argv)
     if args.kind == "slowmo":
         from ds_slowmo.config import Config
         from ds_slowmo.pipeline import run
 
         cfg = Config.from_strings(input=args.input, output=args.output, model=args.model, factor=args.factor,
-                                  weights=args.weights, overwrite=True, progress=False, jobs=args.jobs)  # fmt: skip
+                                  weights=args.weights, overwrite=True, progress=False, jobs=args.jobs,
+                                  mode=args.mode, runtime=args.runtime, threads=args.threads,
+                                  encoder_args=args.encoder_args)  # fmt: skip
         if cfg.chunked:
             from ds_slowmo.parallel import run_chunked
 

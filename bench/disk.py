@@ -34,6 +34,8 @@ from typing import Any, Optional
 
 import numpy as np
 
+from .quality import quantize
+
 __all__ = ["run_disk", "folder_bytes"]
 
 
@@ -97,7 +99,9 @@ def run_disk(src: str, dst: str, *, model: str = "blend", factor: int = 2, weigh
         t1 = time.perf_counter()
         first, second = _imread(frames[i]), _imread(frames[i + 1])
         t2 = time.perf_counter()
-        out = interp.interpolate(np.stack([first, second])[None], times)
+        # the model protocol: float RGB in [0, 1]; its frames back to 8 bits by nearest rounding
+        # (PaddleGAN's predictor normalizes and quantizes inside its model call, too)
+        out = quantize(interp.interpolate(np.stack([first, second])[None].astype(np.float32) / np.float32(255), times))
         t3 = time.perf_counter()
         for k in range(len(times)):
             _imsave(d_interp / f"{i:06d}_{k:04d}.png", out[0, k])

