@@ -428,7 +428,7 @@ def _get(rows: list[dict[str, Any]], name: str) -> Optional[dict[str, Any]]:
 
 #: what a --quick run cannot measure: a 1-4 s clip's wall is mostly process start, imports and
 #: the model's setup, which a real run spreads over minutes
-NOT_MEASURABLE_QUICK = "not measurable on --quick's short clips (fixed costs dominate)"
+NOT_MEASURABLE_QUICK = "not measurable on short clips (fixed costs dominate)"
 
 
 def ratios(rows: list[dict[str, Any]], quick: bool = False, smoke: bool = False) -> list[dict[str, Any]]:

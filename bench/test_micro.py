@@ -27,10 +27,7 @@ from ds_slowmo.models import ModelOptions, load_model  # noqa: E402
 from ds_slowmo.models.base import crop_frames, pad_amounts, pad_frames  # noqa: E402
 from ds_slowmo.plan import Copy, build_plan, parse_span  # noqa: E402
 
-try:  # the model stage moved from pipeline.py to stage.py
-    from ds_slowmo.stage import interpolate_frames  # noqa: E402
-except ImportError:  # pragma: no cover
-    from ds_slowmo.pipeline import interpolate_frames  # type: ignore[attr-defined,no-redef]  # noqa: E402
+from ds_slowmo.stage import interpolate_frames, make_frames  # noqa: E402
 
 TWO_HOURS = 2 * 3600 * 25  # frames at 25 fps
 H, W = 360, 640
@@ -150,7 +147,7 @@ class _NoOp:
         return np.broadcast_to(pairs[:, :1], (pairs.shape[0], len(times)) + pairs.shape[2:])
 
 
-_STAGE_ARGS = inspect.signature(interpolate_frames).parameters
+_STAGE_ARGS = inspect.signature(make_frames).parameters  # interpolate_frames passes its options on
 
 
 def _stage(frames: list[np.ndarray], model: Any, batch_size: int, analysis: bool, factor: int = 2) -> int:
@@ -194,7 +191,8 @@ def test_stage_noop_640x360_with_analysis(benchmark: Any) -> None:
 @pytest.mark.parametrize("t", [Fraction(1, 2), Fraction(1, 3)], ids=["t=1/2", "t=1/3"])
 def test_blend_one_pair_640x360(benchmark: Any, batch4: np.ndarray, t: Fraction) -> None:
     model = load_model("blend", ModelOptions(factor=t.denominator))
-    out = benchmark(model.interpolate, batch4[:1], (t,))
+    pairs = batch4[:1].astype(np.float32) / np.float32(255)  # the model protocol: float RGB in [0, 1]
+    out = benchmark(model.interpolate, pairs, (t,))
     assert out.shape == (1, 1, H, W, 3)
 
 
