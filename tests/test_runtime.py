@@ -81,6 +81,22 @@ def test_auto_on_a_cpu_is_openvino_in_float32_on_every_core(caplog: pytest.LogCa
     assert "rife4: runtime OpenVINO" in caplog.text and "(auto), float32" in caplog.text
 
 
+@needs_openvino
+def test_bf16_is_asked_for_explicitly_and_only_where_the_cpu_has_it() -> None:
+    """float32 is explicit (OpenVINO would pick bf16 by itself on an AMX CPU); bf16 is the
+    hint only when asked for, and refused in one line on a CPU that has no bf16."""
+    import openvino as ov
+
+    chosen = runtime.choose(None, "openvino", "bf16", "cpu", 1, "rife4")  # type: ignore[arg-type]
+    assert chosen.config()["INFERENCE_PRECISION_HINT"] == "bf16"  # type: ignore[attr-defined]
+    assert chosen.config("float32")["INFERENCE_PRECISION_HINT"] == "f32"  # type: ignore[attr-defined]
+    if "BF16" in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES"):
+        assert chosen.core() is not None  # type: ignore[attr-defined]
+    else:
+        with pytest.raises(UsageError, match="this CPU does not compute in bf16"):
+            chosen.core()  # type: ignore[attr-defined]
+
+
 def test_the_fixed_input_is_fixed_and_structured() -> None:
     a, b = probe_input((2, 15, 128, 256)), probe_input((2, 15, 128, 256))
     np.testing.assert_array_equal(a, b)
