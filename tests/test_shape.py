@@ -83,22 +83,6 @@ def test_every_option_has_a_flag_and_help():
 
 
 # -- imports flow one way ---------------------------------------------------------------------
-# Circles that exist today and are being removed (issue #20: the shared Paddle ops leave
-# rife.py, and the rife -> rife4 routing goes to the registry). THIS LIST MUST SHRINK TO EMPTY:
-# never add to it; whoever breaks a circle removes its entry (a stale entry fails the test).
-KNOWN_CIRCLES = (frozenset({"ds_slowmo.models.rife", "ds_slowmo.models.rife4"}),)
-# Names imported past a module's __all__ inside ds_slowmo/models/ (being reshaped by the same
-# work: rife4 takes rife's internals, base's helpers are not listed). It too must shrink to empty.
-KNOWN_ALL_GAPS = {
-    ("ds_slowmo.models.rife4", "ds_slowmo.models.rife"): {
-        "grow", "shrink", "warp", "Dygraph", "F", "Inference", "Loaded", "bind_paddle", "check_scale",
-        "checked_tensors", "export_layer", "loaded", "paddle", "resolve_scale", "weights_file",
-    },
-    ("ds_slowmo.models.rife", "ds_slowmo.models.base"): {"require_factor"},
-    ("ds_slowmo.pipeline", "ds_slowmo.models.base"): {"prepare"},
-}  # fmt: skip
-
-
 def _module_name(path: Path) -> str:
     parts = ("ds_slowmo",) + path.relative_to(PKG).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
@@ -188,11 +172,8 @@ def _trees() -> dict[str, ast.Module]:
 
 
 def test_no_new_import_circle():
-    circles = _circles(_import_graph(_trees()))
-    new = [sorted(c) for c in circles if not any(c <= known for known in KNOWN_CIRCLES)]
-    assert not new, f"import circles: {new}"
-    stale = [sorted(k) for k in KNOWN_CIRCLES if not any(c & k for c in circles)]
-    assert not stale, f"these circles are gone: remove them from KNOWN_CIRCLES: {stale}"
+    circles = [sorted(c) for c in _circles(_import_graph(_trees()))]
+    assert not circles, f"import circles: {circles}"
 
 
 def test_the_circle_check_can_fail():
@@ -228,11 +209,8 @@ def _all_gaps(trees: dict[str, ast.Module]) -> set[tuple[str, str, str]]:
 
 
 def test_every_name_taken_from_a_module_is_in_its_all():
-    gaps = _all_gaps(_trees())
-    new = sorted(g for g in gaps if g[2] not in KNOWN_ALL_GAPS.get(g[:2], set()))
-    assert not new, new
-    stale = sorted((*key, n) for key, names in KNOWN_ALL_GAPS.items() for n in names if (*key, n) not in gaps)
-    assert not stale, f"no longer imported past __all__: remove them from KNOWN_ALL_GAPS: {stale}"
+    gaps = sorted(_all_gaps(_trees()))
+    assert not gaps, gaps
 
 
 def test_the_all_check_can_fail():

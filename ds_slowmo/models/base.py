@@ -30,6 +30,8 @@ __all__ = [
     "crop_frames",
     "check_batch",
     "check_output",
+    "prepare",
+    "require_factor",
 ]
 
 

@@ -19,7 +19,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-__all__ = ["bind_paddle", "cat", "grow", "grow_kernel", "halves", "resize", "shrink", "swap", "warp"]
+__all__ = ["F", "bind_paddle", "cat", "grow", "grow_kernel", "halves", "resize", "shrink", "swap", "warp", "paddle"]
 
 paddle: Any = None
 F: Any = None
