@@ -469,7 +469,7 @@ def ratios(rows: list[dict[str, Any]], quick: bool = False, smoke: bool = False)
                 v >= MIN_DISK_OVER_STREAM and s["temp_bytes"] == 0,
                 f"streaming temp bytes {s['temp_bytes']}; disk temp {_mb(d['temp_bytes'])} MB "
                 f"({d.get('png_files')} PNG files); ceiling for any streaming engine with this model "
-                f"(disk wall / its model time): {_ceiling(d)}")  # fmt: skip
+                f"(disk wall / its model time): {_ceiling(d)}", model == "blend")  # fmt: skip
     sweep = sorted((r for r in rows if r.get("group") == "sweep" and "wall_s" in r and "error" not in r),
                    key=lambda r: r["input_s"])  # fmt: skip
     if len(sweep) >= 2:
