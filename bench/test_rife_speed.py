@@ -29,7 +29,6 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from fractions import Fraction
 from pathlib import Path
@@ -174,9 +173,10 @@ def report(title: str, medians: dict[str, float], unit: str, capsys: Any) -> Non
     load = os.getloadavg()[0]
     with capsys.disabled():
         print(f"\n{title} (median of {ROUNDS}, interleaved; load average {load:.2f}; {os.cpu_count()} CPUs)")
+        width = max(24, *map(len, medians))
         for name, m in medians.items():
             ratio = f"  {m / base:.2f}x torch" if base else ""
-            print(f"  {name:24s} {m:7.3f} {unit}{ratio}")
+            print(f"  {name:{width}s} {m:7.3f} {unit}{ratio}")
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
@@ -209,58 +209,95 @@ def test_side_by_side(frames: np.ndarray, size: tuple[int, int], capsys: Any) ->
     report(f"s/pair at {width}x{height}, scale 1", medians, "s/pair", capsys)
 
 
-def engine_run(y4m: Path, out: Path, runtime: str) -> dict[str, Any]:
-    """The engine in a child process, as the CLI runs it: x2 --mode fps into an x264 file."""
+def engine_run(y4m: Path, out: Path, runtime: str, *extra: str) -> dict[str, Any]:
+    """The engine in a child process, as the CLI runs it: x2 --mode fps into an x264 file
+    (``extra``: more ``bench.child`` arguments)."""
     argv = [sys.executable, "-m", "bench.child", "slowmo", str(y4m), str(out), "--model", "rife4", "--factor", "2",
-            "--mode", "fps", "--runtime", runtime]  # fmt: skip
+            "--mode", "fps", "--runtime", runtime, *extra]  # fmt: skip
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
     stats: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert stats["frames_out"] == 2 * ENGINE_FRAMES, stats  # fps mode holds the last frame
     return stats
 
 
-def test_engine_side_by_side(frames: np.ndarray, capsys: Any) -> None:
+@pytest.fixture(scope="module")
+def engine_clip(tmp_path_factory: Any) -> tuple[Path, np.ndarray]:
+    """A y4m of ``ENGINE_FRAMES`` real 640x360 frames and its pairs as float RGB."""
+    clip = quality.decode("bigbuckbunny", frames=ENGINE_FRAMES)
+    pairs = np.stack([clip[:-1], clip[1:]], axis=1).astype(np.float32) / np.float32(255)
+    y4m = tmp_path_factory.mktemp("engine") / "in.y4m"
+    subprocess.run([quality.ffmpeg_exe(), "-v", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", "640x360", "-r",
+                    "25", "-i", "-", "-pix_fmt", "yuv420p", "-y", str(y4m)], input=clip.tobytes(), check=True)  # fmt: skip
+    return y4m, pairs
+
+
+def test_engine_side_by_side(engine_clip: tuple[Path, np.ndarray], capsys: Any) -> None:
     """60 in-betweens of real 640x360 frames through the engine (y4m in), against torch's
     forward passes for the same 60 pairs. The engine's figure is its run without setup (model
     load, export, conversion); the wall with setup is printed beside it."""
-    clip = quality.decode("bigbuckbunny", frames=ENGINE_FRAMES)
-    pairs = np.stack([clip[:-1], clip[1:]], axis=1).astype(np.float32) / np.float32(255)
-    with tempfile.TemporaryDirectory(prefix="ds-slowmo-engine-") as tmp:
-        y4m = Path(tmp) / "in.y4m"
-        raw = clip.tobytes()
-        ff = quality.ffmpeg_exe()
-        subprocess.run([ff, "-v", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", "640x360", "-r", "25", "-i", "-",
-                        "-pix_fmt", "yuv420p", "-y", str(y4m)], input=raw, check=True)  # fmt: skip
-        ways: dict[str, Callable[[], float]] = {}
-        torch_ref = quality.TorchRife4(TORCH, 1.0, threads=THREADS or len(os.sched_getaffinity(0))) if TORCH else None
-        walls: dict[str, list[float]] = {}
-        try:
-            if torch_ref is not None:
+    y4m, pairs = engine_clip
+    ways: dict[str, Callable[[], float]] = {}
+    torch_ref = quality.TorchRife4(TORCH, 1.0, threads=THREADS or len(os.sched_getaffinity(0))) if TORCH else None
+    walls: dict[str, list[float]] = {}
+    try:
+        if torch_ref is not None:
 
-                def torch_pairs() -> float:
-                    total = 0.0
-                    for i in range(len(pairs)):
-                        torch_ref.interpolate(pairs[i : i + 1], (Fraction(1, 2),))
-                        total += torch_ref.last_seconds
-                    return total
+            def torch_pairs() -> float:
+                total = 0.0
+                for i in range(len(pairs)):
+                    torch_ref.interpolate(pairs[i : i + 1], (Fraction(1, 2),))
+                    total += torch_ref.last_seconds
+                return total
 
-                ways[f"torch v4.25, {len(pairs)} pairs"] = torch_pairs
-            for runtime in RUNTIMES:
+            ways[f"torch v4.25, {len(pairs)} pairs"] = torch_pairs
+        for runtime in RUNTIMES:
 
-                def engine(runtime: str = runtime) -> float:
-                    stats = engine_run(y4m, Path(tmp) / f"out-{runtime}.mp4", runtime)
-                    assert stats["frames_out"] == 2 * ENGINE_FRAMES, stats  # fps mode holds the last frame
-                    walls.setdefault(runtime, []).append(stats["wall_s"])
-                    return float(stats["wall_s"] - stats["setup_s"])
+            def engine(runtime: str = runtime) -> float:
+                stats = engine_run(y4m, y4m.with_name(f"out-{runtime}.mp4"), runtime)
+                walls.setdefault(runtime, []).append(stats["wall_s"])
+                return float(stats["wall_s"] - stats["setup_s"])
 
-                ways[f"engine rife4 {runtime}"] = engine
-            medians = interleaved(ways, max(2, ROUNDS // 2))
-        finally:
-            if torch_ref is not None:
-                torch_ref.close()
+            ways[f"engine rife4 {runtime}"] = engine
+        medians = interleaved(ways, max(2, ROUNDS // 2))
+    finally:
+        if torch_ref is not None:
+            torch_ref.close()
     title = f"engine, 640x360 y4m -> x2 --mode fps ({len(pairs)} in-betweens) -> x264, run without setup"
     report(title, medians, "s", capsys)
     with capsys.disabled():
         for runtime, ws in walls.items():
             print(f"  engine rife4 {runtime} wall with setup: median {statistics.median(ws):.2f} s")
+
+
+#: OpenVINO settings tried through the engine (``bench.child`` arguments): the default (one
+#: request, a latency hint, every thread, one pair per call) first
+OPENVINO_SETTINGS = {
+    "latency, 1 request, batch 1 (default)": (),
+    "latency, 1 request, batch 2": ("--batch-size", "2"),
+    "throughput, 2 requests in flight, batch 2": ("--batch-size", "2", "--openvino-requests", "2"),
+    "model on 1 thread": ("--threads", "1"),
+    "x264 on 1 thread": ("--encoder-args", "-threads 1"),
+}
+
+
+@pytest.mark.skipif("openvino" not in RUNTIMES, reason="OpenVINO is not installed")
+def test_engine_openvino_settings(engine_clip: tuple[Path, np.ndarray], capsys: Any) -> None:
+    """Which OpenVINO hint, infer requests and thread split give the best ENGINE wall time
+    (decoder, model and x264 sharing the cores), the settings taking turns in one run."""
+    y4m, _ = engine_clip
+    runs: dict[str, list[float]] = {}
+
+    def engine(name: str, extra: tuple[str, ...]) -> float:
+        stats = engine_run(y4m, y4m.with_name("out-settings.mp4"), "openvino", *extra)
+        runs.setdefault(name, []).append(float(stats["wall_s"] - stats["setup_s"]))
+        return float(stats["wall_s"])
+
+    ways = {name: (lambda name=name, extra=extra: engine(name, extra)) for name, extra in OPENVINO_SETTINGS.items()}
+    medians = interleaved(ways, max(2, ROUNDS // 2))  # type: ignore[arg-type]
+    report(f"engine rife4 openvino, 640x360 x2 --mode fps ({ENGINE_FRAMES - 1} in-betweens), wall with setup",
+           medians, "s", capsys)  # fmt: skip
+    with capsys.disabled():
+        for name, ts in runs.items():
+            print(f"  {name:44s} run without setup: median {statistics.median(ts[1:] or ts):.2f} s")

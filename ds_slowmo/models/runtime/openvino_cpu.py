@@ -125,8 +125,9 @@ class OpenVINO:
     name = "openvino"
 
     def __init__(self, paddle: ModuleType, threads: Optional[int], precision: str, fallback: PaddleInference,
-                 requests: int = REQUESTS) -> None:  # fmt: skip
-        self.paddle, self.precision, self.fallback, self.requests = paddle, precision, fallback, requests
+                 requests: Optional[int] = None) -> None:  # fmt: skip
+        self.paddle, self.precision, self.fallback = paddle, precision, fallback
+        self.requests = REQUESTS if requests is None else requests
         self.threads = cpu_threads(threads)
         self.version = importlib.metadata.version("openvino")
         self._core: Any = None
