@@ -149,7 +149,8 @@ OPTIONS: tuple[Option, ...] = (
            "rife: estimate flow at this scale, 1, 0.5 or 0.25; auto (default) picks it by frame height "
            "(1 up to 1088 lines, 0.5 up to 2160, 0.25 above) and -v says which",
            _MODEL, convert=_scale, kind=(float, int, str), metavar="S"),
-    Option("batch_size", ("--batch-size",), 1, "frame pairs per model call (default 1)", _MODEL,
+    Option("batch_size", ("--batch-size",), 2,
+           "frame pairs per model call (default 2: on a CPU, OpenVINO runs them side by side)", _MODEL,
            convert=to_int, kind=(int,), metavar="N"),
     Option("queue_size", ("--queue-size",), 8, "frames buffered between stages; bounds memory (default 8)", _MODEL,
            convert=to_int, kind=(int,), metavar="N"),

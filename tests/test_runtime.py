@@ -77,6 +77,9 @@ def test_auto_on_a_cpu_is_openvino_in_float32_on_every_core(caplog: pytest.LogCa
     with caplog.at_level(logging.INFO, logger="ds_slowmo.models"):
         chosen = runtime.choose(None, "auto", "float32", "cpu", None, "rife4")  # type: ignore[arg-type]
     assert chosen.name == "openvino" and chosen.threads == cpu_threads(None)  # type: ignore[attr-defined]
+    assert chosen.requests == min(2, chosen.threads)  # type: ignore[attr-defined]
+    one = runtime.choose(None, "auto", "float32", "cpu", 1, "rife4")  # type: ignore[arg-type]
+    assert one.threads == one.requests == 1  # type: ignore[attr-defined]  # no stream without a thread
     assert chosen.config()["INFERENCE_PRECISION_HINT"] == "f32"  # type: ignore[attr-defined]
     assert "rife4: runtime OpenVINO" in caplog.text and "(auto), float32" in caplog.text
 

@@ -89,6 +89,6 @@ def choose(paddle: ModuleType, runtime: str, precision: str, device: str, thread
     from .openvino_cpu import OpenVINO
 
     chosen = OpenVINO(paddle, threads, precision, fallback=on_paddle)
-    log.info("%s: runtime OpenVINO %s on the CPU (%s), %s, %d threads", model, chosen.version, runtime,
-             precision, chosen.threads)  # fmt: skip
+    log.info("%s: runtime OpenVINO %s on the CPU (%s), %s, %d threads, %d infer requests in flight", model,
+             chosen.version, runtime, precision, chosen.threads, chosen.requests)  # fmt: skip
     return chosen

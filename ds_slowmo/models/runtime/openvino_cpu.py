@@ -10,7 +10,7 @@ Inference (the refusal is remembered for those versions, so it is not tried on e
 cached conversion that fails its checksum is made again.
 
 The compiled model is made once per input shape and reused; it runs on every core the
-process may use, in float32 unless ``--precision bf16`` (OpenVINO would pick bf16 by itself on
+process may use (a call of several rows: :data:`REQUESTS` of them at a time, one per stream), in float32 unless ``--precision bf16`` (OpenVINO would pick bf16 by itself on
 an AMX CPU, which costs quality: see the README).
 """
 
@@ -43,8 +43,12 @@ log = logging.getLogger(__name__)
 TOLERANCE = 1e-3
 #: seconds the converter may take (a few on 2 cores; much more means it hangs)
 CONVERT_TIMEOUT = 900.0
-#: infer requests in flight when a call has several rows (1: one request on every thread)
-REQUESTS = 1
+#: infer requests in flight when a call has several rows, each on its own share of the threads
+#: (OpenVINO's throughput mode; 1: one request on every thread). Two beat one by engine wall
+#: time on 2 cores (bench/test_rife_speed.py::test_engine_openvino_settings): the layout and
+#: concatenation steps between the convolutions run on one thread, so a single request leaves
+#: the other core idle there
+REQUESTS = 2
 #: compiled shapes kept per network
 KEEP_SHAPES = 6
 
@@ -127,8 +131,8 @@ class OpenVINO:
     def __init__(self, paddle: ModuleType, threads: Optional[int], precision: str, fallback: PaddleInference,
                  requests: Optional[int] = None) -> None:  # fmt: skip
         self.paddle, self.precision, self.fallback = paddle, precision, fallback
-        self.requests = REQUESTS if requests is None else requests
         self.threads = cpu_threads(threads)
+        self.requests = max(1, min(REQUESTS if requests is None else requests, self.threads))
         self.version = importlib.metadata.version("openvino")
         self._core: Any = None
 
