@@ -388,6 +388,38 @@ class Plan:
             raise ValueError(f"source frame {i} is not kept by the trim")
         return self._ceil_ticks(self.weight_before(i))
 
+    def interp_count(self, n_frames: int) -> int:
+        """Closed form of the number of :class:`Interp` steps in ``steps(n)``: the in-betweens a
+        model makes (every other output frame is a copy or a hold). O(ranges)."""
+        kept = self.kept(n_frames)
+        if not len(kept):
+            return 0
+        last = kept.stop - 1
+        p, d = self._clock
+        copies = len(self.frames_at(last, True))  # the last frame's outputs are all copies
+        for first, end, width in self._runs(last):
+            assert end is not None
+            copies += _multiples(self.weight_before(first) * d, width * d, p, end - first)
+        return self.output_count(n_frames) - copies
+
+    def per_frame(self) -> int:
+        """The most output frames one source frame position ``[i, i + 1)`` makes (its copy and
+        the in-betweens of its gap): what the stage holds at once for one gap."""
+        p, d = self._clock
+        return -(-(self.factor if self.slowed else 1) * d // p)
+
+    def nearest_source(self, i: int) -> int:
+        """The first output frame whose source position is nearer to frame ``i`` than to frame
+        ``i - 1`` (a position halfway between goes to ``i - 1``), for a kept frame ``i``: where
+        a picture of the source showing at each output frame's own moment changes to ``i``."""
+        if not self.keeps(i):
+            raise ValueError(f"source frame {i} is not kept by the trim")
+        if i == self.trim_start:
+            return 0
+        p, d = self._clock
+        weight, width = self._locate(i - 1)
+        return (2 * weight + width) * d // (2 * p) + 1
+
     def original_index(self, k: int) -> int:
         """The source frame an unprocessed copy would show at the time of output frame ``k``
         (output frame ``k`` plays at ``k / out_rate``): for side-by-side views."""
@@ -459,6 +491,17 @@ class Plan:
         """Must the model make times other than ``k / 2^n``? When the plan asks for them, or
         with duplicate removal on (a run of duplicates can have any length)."""
         return dedupe or not self.times_dyadic(n_frames)
+
+
+def _multiples(b: int, a: int, p: int, length: int) -> int:
+    """How many ``j`` in ``[0, length)`` make ``b + j * a`` a multiple of ``p`` (a linear
+    congruence: none, or one residue class modulo ``p / gcd(a, p)``)."""
+    g = math.gcd(a, p)
+    if b % g or length <= 0:
+        return 0
+    period = p // g
+    j0 = (-(b // g) * pow(a // g, -1, period)) % period if period > 1 else 0
+    return 0 if j0 >= length else (length - 1 - j0) // period + 1
 
 
 def _dyadic(t: Fraction) -> bool:

@@ -455,6 +455,33 @@ def test_indices_frames_at_and_times_derive_from_the_steps(case):
         assert p.interp_times(None) == p.interp_times(longer)
 
 
+@settings(max_examples=300, deadline=None)
+@given(target_plans())
+def test_interp_count_per_frame_and_nearest_source_derive_from_the_steps(case):
+    """The closed forms the progress line, the plan bounds and --compare use, against the
+    output spelled out: in-betweens counted, the most frames one source frame makes, and for
+    each kept frame the first output frame whose position is nearer to it than to the frame
+    before (halfway goes to the frame before)."""
+    n, p, _ = case
+    steps = list(p.steps(n))
+    assert p.interp_count(n) == sum(isinstance(s, Interp) for s in steps)
+    kept = p.kept(n)
+    assert max(len(p.frames_at(i, i == kept[-1])) for i in kept) <= p.per_frame()
+    pos = [position(s) for s in steps]
+    for i in kept:
+        first = next((k for k, s in enumerate(pos) if s > i - Fraction(1, 2)), len(pos))
+        assert p.nearest_source(i) == first or (first == len(pos) and p.nearest_source(i) >= first), i
+
+
+def test_per_frame_is_the_frames_of_the_widest_gap():
+    assert build_plan(mode="slowmo", factor=4, rate=R25, n_frames=50).per_frame() == 4
+    assert build_plan(mode="fps", factor=3, rate=R25, n_frames=50).per_frame() == 3
+    assert build_plan(mode="fps", factor=2, rate=Fraction(24), n_frames=5, target=Fraction(60)).per_frame() == 3
+    assert build_plan(mode="fps", factor=2, rate=R25, n_frames=6, target=Fraction(10**9)).per_frame() == 40_000_000
+    slow = build_plan(mode="slowmo", factor=8, rate=R25, n_frames=50, ranges=[parse_span("10:20")], target=Fraction(50))
+    assert slow.per_frame() == 16
+
+
 def test_24_to_60_puts_odd_frames_between_instants():
     p = build_plan(mode="fps", factor=2, rate=Fraction(24), n_frames=4, target=Fraction(60))
     assert as_tuples(p.steps(4)) == [
