@@ -7,6 +7,7 @@ outputs writable and new unless ``-y``, output not the input).
 
 from __future__ import annotations
 
+import math
 import os
 import shlex
 from dataclasses import dataclass
@@ -74,8 +75,8 @@ class Config:
         self._check_output()
         if self.jobs < 1:
             raise UsageError(f"--jobs must be >= 1 (got {self.jobs})")
-        if self.chunk_seconds <= 0:
-            raise UsageError(f"--chunk-seconds must be positive (got {self.chunk_seconds})")
+        if not (math.isfinite(self.chunk_seconds) and self.chunk_seconds > 0):
+            raise UsageError(f"--chunk-seconds must be a positive number of seconds (got {self.chunk_seconds})")
 
     def _check_speed(self) -> None:
         if self.factor < 2:

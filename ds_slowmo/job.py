@@ -15,6 +15,7 @@ from .chunks import Chunk, Frames, frames_to_decode
 from .config import Config
 from .errors import InputError, UsageError
 from .ffmpeg import VideoInfo
+from .limits import check_plan
 from .models import ModelOptions
 from .plan import Plan, build_plan
 
@@ -87,6 +88,7 @@ def prepare(cfg: Config, info: VideoInfo, chunk: Optional[Chunk] = None) -> Job:
             "its fields into ghosts; pass --deinterlace, or deinterlace it first"
         )
     plan = plan_for(cfg, info)
+    check_plan(plan, info.width, info.height, cfg.batch_size)
     if cfg.ranges and cfg.mode == "slowmo" and not plan.slowed:
         log.warning("no --range selects a gap between two kept frames: nothing is slowed down")
     return Job(cfg, info, plan, frames_to_decode(plan, seekable=not cfg.input_is_pipe, chunk=chunk), chunk)

@@ -10,6 +10,7 @@ option's ``convert``; any other value must already have the option's ``kind``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Callable, Optional
@@ -34,9 +35,12 @@ def to_int(text: str) -> int:
 
 def to_float(text: str) -> float:
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
         raise ValueError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise ValueError(f"expected a finite number, got {text!r}")
+    return value
 
 
 def _scale(text: str) -> "float | str":

@@ -22,6 +22,7 @@ from .analysis import CUT_THRESHOLD
 from .config import Config, check_paths
 from .errors import SlowmoError
 from .job import Job, prepare
+from .limits import check_per_frame
 from .models import Interpolator, ModelOptions, load_model
 from .models.base import prepare as prepare_model
 from .options import default
@@ -72,6 +73,7 @@ def slowmo_frames(
     if target is not None and not ranges:
         mode = "fps"  # as on the command line: --fps alone changes only the rate
     plan = build_plan(mode=mode, factor=factor, rate=fr, n_frames=None, ranges=spans, trim=trim_span, target=target)
+    check_per_frame(plan)
     if isinstance(model, str):
         any_time = plan.needs_any_time(dedupe is not None)
         model = load_model(model, ModelOptions(factor=factor, batch_size=batch_size, any_time=any_time, **model_options))

@@ -38,6 +38,7 @@ import numpy as np
 from .analysis import CUT_THRESHOLD, Thumb, is_cut, is_duplicate
 from .door import Colour, Door
 from .errors import InputError, ModelError
+from .limits import check_plan
 from .models import Interpolator
 from .pixfmt import NATIVE
 from .plan import Plan
@@ -326,5 +327,6 @@ def interpolate_frames(source: Iterable[np.ndarray], plan: Plan, model: Interpol
     first = next(frames, None)
     if first is None:
         return iter(())
+    check_plan(plan, first.shape[1], first.shape[0], options.get("batch_size", 1))
     door = Door(model, NATIVE["rgb24"], first.shape[1], first.shape[0], Colour())
     return (out.frame for out in make_frames(itertools.chain([first], frames), plan, door, door.thumb, **options))
