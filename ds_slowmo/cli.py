@@ -17,7 +17,7 @@ from .config import Config
 from .errors import OutputClosed, SlowmoError, UsageError
 from .options import BY_FIELD, GROUPS, OPTIONS, Option
 from .stats import RunStats
-from .threads import sigterm_interrupts
+from .threads import stop_signals_interrupt
 
 __all__ = ["main", "build_parser"]
 
@@ -117,7 +117,7 @@ def _cli_flag(args: argparse.Namespace, field: str) -> bool:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     debug = os.environ.get("DS_SLOWMO_DEBUG", "") not in ("", "0")
     try:
-        with sigterm_interrupts():
+        with stop_signals_interrupt():
             return _main(argv)
     except OutputClosed:
         if debug:

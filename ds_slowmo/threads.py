@@ -20,7 +20,7 @@ import numpy as np
 
 from .errors import InputError
 
-__all__ = ["EOF", "Reader", "Writer", "queue_items", "drain", "Counter", "sigterm_interrupts"]
+__all__ = ["EOF", "Reader", "Writer", "queue_items", "drain", "Counter", "stop_signals_interrupt", "STOP_SIGNALS"]
 
 EOF = object()
 
@@ -151,16 +151,22 @@ def drain(q: "queue.Queue[Any]") -> None:
             return
 
 
+#: the signals that end a run as Ctrl-C does: kill (SIGTERM) and a closed terminal (SIGHUP)
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
 @contextmanager
-def sigterm_interrupts() -> Iterator[None]:
-    """While inside, SIGTERM raises KeyboardInterrupt (so every ``finally`` runs and no ffmpeg
-    is orphaned); the previous handler comes back after. The CLI and the workers use it."""
+def stop_signals_interrupt() -> Iterator[None]:
+    """While inside, SIGTERM and SIGHUP raise KeyboardInterrupt, as SIGINT does (so every
+    ``finally`` runs: no ffmpeg is orphaned, no temporary file is left); the previous handlers
+    come back after. The CLI and the workers use it."""
 
     def handler(signum: int, frame: Optional[FrameType]) -> None:
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, handler)
+    previous = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, old in previous.items():
+            signal.signal(sig, old)

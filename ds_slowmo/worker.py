@@ -16,7 +16,7 @@ from .errors import SlowmoError
 from .job import Job
 from .pipeline import run, run_job
 from .stats import RunStats
-from .threads import sigterm_interrupts
+from .threads import stop_signals_interrupt
 
 __all__ = ["Task", "TaskResult", "run_task", "main"]
 
@@ -76,7 +76,7 @@ def run_task(task: Task) -> TaskResult:
 
 def main() -> int:
     try:
-        with sigterm_interrupts():
+        with stop_signals_interrupt():
             result = run_task(pickle.load(sys.stdin.buffer))
     except KeyboardInterrupt:
         return 130

@@ -273,27 +273,34 @@ def test_downstream_closing_the_pipe_is_quiet(clip5s):
     assert not ffmpeg_pids_mentioning(clip5s)
 
 
-@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 130)])
-def test_interrupt_mid_run_leaves_nothing(tmp_path, clip_dir, sig, code):
+@pytest.mark.parametrize("sig, group", [(signal.SIGINT, False), (signal.SIGTERM, False), (signal.SIGHUP, False),
+                                        (signal.SIGHUP, True)])  # fmt: skip
+def test_interrupt_mid_run_leaves_nothing(tmp_path, clip_dir, sig, group):
+    """Ctrl-C, kill, and a closed terminal (SIGHUP to the run alone, or to its whole process
+    group with its ffmpegs, as a terminal sends it) all end the run with exit code 130 and
+    leave no output, no temporary file and no ffmpeg."""
     src = clip_dir / "long.mkv"
     if not src.exists():
         make_clip(src, seconds=30, rate="25", size="320x240", audio=False)
     out = tmp_path / "o.mp4"
     proc = subprocess.Popen([sys.executable, "-m", "ds_slowmo", str(src), "-o", str(out), "--factor", "8", "--model", "blend"],
-                            stderr=subprocess.PIPE, cwd=str(REPO))  # fmt: skip
+                            stderr=subprocess.PIPE, cwd=str(REPO), start_new_session=True)  # fmt: skip
     try:
         deadline = time.monotonic() + 60
         while not any(p.name.startswith(".o.mp4.part") for p in tmp_path.iterdir()):
             assert time.monotonic() < deadline and proc.poll() is None, "run never started writing"
             time.sleep(0.05)
         time.sleep(0.3)
-        proc.send_signal(sig)
+        if group:
+            os.killpg(proc.pid, sig)
+        else:
+            proc.send_signal(sig)
         _, err = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    assert proc.returncode == code, err
+    assert proc.returncode == 130, err
     assert b"interrupted" in err and b"Traceback" not in err
     assert list(tmp_path.iterdir()) == []  # no output, no partial file
     time.sleep(0.2)
