@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
@@ -20,8 +21,13 @@ from .errors import (
     SlowmoError,
     UsageError,
 )
+from .options import in_api_words
 from .pipeline import slowmo_frames
 from .stats import RunStats
+
+#: the details stay quiet unless the application asks for them (sets a level of its own)
+if logging.getLogger("ds_slowmo").level == logging.NOTSET:
+    logging.getLogger("ds_slowmo").setLevel(logging.WARNING)
 
 __version__ = "0.1.0"
 __all__ = ["__version__", "slowmo", "slowmo_frames", "Config", "RunStats"] + [
@@ -30,10 +36,22 @@ __all__ = ["__version__", "slowmo", "slowmo_frames", "Config", "RunStats"] + [
 
 
 def slowmo(src: "str | os.PathLike[str]", dst: "str | os.PathLike[str]", **options: Any) -> RunStats:
-    """Run one job, file or pipe (``"-"``), with the command line's options as keywords and the
-    same defaults (``factor=4, ranges=["4.8s:6.0s"], mode="fps", model="blend", overwrite=True,
-    audio="mute", ...``). Values may be written as on the command line (``crf="20"``,
-    ``ranges="10:20"``); a wrong one raises :class:`UsageError` naming the option."""
+    """Run one job, file or pipe (``"-"``), with the command line's options as keywords (a long
+    option's name: ``--chunk-seconds`` is ``chunk_seconds``) and its defaults: ``factor=2``,
+    ``mode="slowmo"``, ``model="rife"``, ``audio="stretch"``, ``overwrite=False``,
+    ``progress=None`` (shown when stderr is a terminal). An existing ``dst`` needs
+    ``overwrite=True``. Values may be written as on the command line (``crf="20"``,
+    ``ranges="10:20"``) or as Python values (``ranges=["4.8s:6.0s", "10s:12s"]``, ``factor=4``).
+
+    A wrong value raises :class:`UsageError`, and every error names keywords, not flags
+    (``overwrite=True``, not ``-y``). Messages go to the ``ds_slowmo`` logger: warnings (what
+    could not be kept) reach stderr even when logging is not configured; the details the
+    command line shows with ``-v`` appear once its level is ``logging.INFO``."""
     from .pipeline import run
 
-    return run(Config.from_strings(input=src, output=dst, **options))
+    try:
+        return run(Config.from_strings(input=src, output=dst, **options))
+    except SlowmoError as exc:
+        in_api_words(exc)
+        raise
+

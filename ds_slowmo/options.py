@@ -11,6 +11,7 @@ option's ``convert``; any other value must already have the option's ``kind``.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Callable, Optional
@@ -18,12 +19,12 @@ from typing import Any, Callable, Optional
 from .analysis import CUT_THRESHOLD, DUP_THRESHOLD
 from .audio import AUDIO_MODES, AUDIO_STRETCHES
 from .containers import PIPE_FORMATS
-from .errors import UsageError
+from .errors import SlowmoError, UsageError
 from .models import DEFAULT_MODEL, MODELS
 from .models.runtime import PRECISIONS, RUNTIMES
 from .plan import MODES, parse_fps
 
-__all__ = ["Option", "OPTIONS", "BY_FIELD", "default", "to_int", "to_float", "GROUPS"]
+__all__ = ["Option", "OPTIONS", "BY_FIELD", "default", "to_int", "to_float", "GROUPS", "api_words", "in_api_words", "API_NAMES"]
 
 
 def to_int(text: str) -> int:
@@ -209,3 +210,38 @@ BY_FIELD: dict[str, Option] = {o.field: o for o in OPTIONS}
 def default(field: str) -> Any:
     """The table's default for a :class:`Config` field."""
     return BY_FIELD[field].default
+
+
+def _api_names() -> dict[str, str]:
+    """Each flag's spelling as a keyword of :func:`ds_slowmo.slowmo`: ``--chunk-seconds`` is
+    ``chunk_seconds``, a switch is ``name=True`` (``-y`` is ``overwrite=True``), ``--no-x`` is
+    ``x=False``, ``-o`` is ``dst``. Options of the command line alone keep their flags."""
+    names: dict[str, str] = {}
+    for opt in OPTIONS:
+        if opt.cli_only or not opt.flags[0].startswith("-"):
+            continue
+        field = "dst" if opt.field == "output" else opt.field
+        for flag in opt.flags:
+            names[flag] = f"{field}=True" if opt.action in ("store_true", "bool") else field
+            if opt.action == "bool":
+                names["--no-" + flag[2:]] = f"{field}=False"
+    return names
+
+
+API_NAMES = _api_names()
+_FLAG_RE = re.compile(r"(?<![\w-])(-[a-zA-Z]|--[a-z][a-z0-9-]*)(?![\w-])")
+_SAID = " (ffmpeg said: "
+
+
+def in_api_words(exc: SlowmoError) -> None:
+    """Put the message of ``exc`` (about to be raised again) in the API's words (:func:`api_words`)."""
+    exc.args = (api_words(str(exc)),) + exc.args[1:]
+
+
+def api_words(message: str) -> str:
+    """A message written for the command line, in the Python API's words: each of our flags
+    becomes its keyword (:data:`API_NAMES`); what ffmpeg said is quoted as it is."""
+    own, said, rest = message.partition(_SAID)
+    own = _FLAG_RE.sub(lambda m: API_NAMES.get(m.group(1), m.group(1)), own)
+    own = re.sub(r"\b(\w+)/\1\b", r"\1", own)  # "-f/--format" was one option
+    return own + said + rest

@@ -25,8 +25,8 @@ from .job import Job, prepare
 from .limits import check_per_frame
 from .models import Interpolator, ModelOptions, load_model
 from .models.base import prepare as prepare_model
-from .options import default
-from .plan import build_plan, check_length, parse_fps, parse_span
+from .options import BY_FIELD, default, in_api_words
+from .plan import build_plan, check_length, parse_fps, parse_rate, parse_span
 from .progress import Progress
 from .review import CompareTap, InspectTap
 from .source import Input, Source, open_input, start_source
@@ -45,30 +45,47 @@ __all__ = ["RunStats", "slowmo_frames", "run", "run_job"]
 
 
 def slowmo_frames(
-    source: Iterable[np.ndarray],
+    source: Iterable[Any],
     *,
-    factor: int = 2,
+    factor: Union[int, str] = 2,
     mode: str = "slowmo",
-    ranges: Sequence[str] = (),
+    ranges: Union[str, Sequence[str]] = (),
     trim: Optional[str] = None,
     rate: Union[Fraction, int, str] = 25,
     fps: Union[Fraction, int, str, None] = None,
     model: Union[str, Interpolator] = DEFAULT_MODEL,
-    batch_size: int = 1,
+    batch_size: Union[int, str] = 1,
     scene_threshold: Optional[float] = CUT_THRESHOLD,
     dedupe: Optional[float] = None,
     **model_options: Any,
 ) -> Iterator[np.ndarray]:
     """Frame-level API without ffmpeg: RGB frames in, output frames out.
 
-    ``ranges``/``trim`` take the CLI's spellings (``"10:20"``, ``"0.4s:0.8s"``); times need
-    ``rate``; ``fps`` is an output rate as ``--fps`` takes it. Range ends are checked once the
-    source is exhausted. ``scene_threshold=None``
-    turns cut detection off; ``dedupe`` is a duplicate threshold (e.g. 3.0) or ``None``.
+    ``source`` yields ``(H, W, 3)`` uint8 arrays (or nested lists of 0..255 values).
+    ``factor``, ``mode``, ``ranges``, ``trim``, ``fps`` and ``batch_size`` take what the
+    command line takes, as strings or Python values (``factor="2"`` is ``factor=2``);
+    ``ranges``/``trim`` are the CLI's spellings (``"10:20"``, ``"0.4s:0.8s"``); times need
+    ``rate``, the frames' rate. Range ends are checked once the source is exhausted.
+    ``scene_threshold=None`` turns cut detection off; ``dedupe`` is a duplicate threshold
+    (e.g. 3.0) or ``None``. Errors name these parameters.
     """
-    fr = Fraction(rate)
-    spans = tuple(parse_span(r) for r in ranges)
+    try:
+        yield from _slowmo_frames(source, factor=factor, mode=mode, ranges=ranges, trim=trim, rate=rate, fps=fps,
+                                  model=model, batch_size=batch_size, scene_threshold=scene_threshold,
+                                  dedupe=dedupe, model_options=model_options)  # fmt: skip
+    except SlowmoError as exc:
+        in_api_words(exc)
+        raise
+
+
+def _slowmo_frames(source: Iterable[Any], *, factor: Any, mode: Any, ranges: Any, trim: Any, rate: Any, fps: Any,
+                   model: Union[str, Interpolator], batch_size: Any, scene_threshold: Optional[float],
+                   dedupe: Optional[float], model_options: dict[str, Any]) -> Iterator[np.ndarray]:  # fmt: skip
+    """:func:`slowmo_frames`, its values converted as the option table converts them."""
+    factor, mode, batch_size = (BY_FIELD[k].coerce(v) for k, v in (("factor", factor), ("mode", mode), ("batch_size", batch_size)))
+    spans = tuple(parse_span(r) for r in BY_FIELD["ranges"].coerce(ranges))
     trim_span = parse_span(trim, "--trim") if trim else None
+    fr = parse_rate(str(rate)) if not isinstance(rate, Fraction) else rate
     target = parse_fps(str(fps)) if fps is not None else None
     if target is not None and not ranges:
         mode = "fps"  # as on the command line: --fps alone changes only the rate

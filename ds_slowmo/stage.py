@@ -301,10 +301,13 @@ def make_frames(
     return batch(made, mixer, batch_size=batch_size, stats=st)
 
 
-def checked_rgb(source: Iterable[np.ndarray], first_index: int = 0) -> Iterator[np.ndarray]:
-    """``source``, checked lazily: uint8 ``(H, W, 3)`` frames, all of one size."""
+def checked_rgb(source: Iterable[Any], first_index: int = 0) -> Iterator[np.ndarray]:
+    """``source``, checked lazily: uint8 ``(H, W, 3)`` frames, all of one size. A frame that is
+    not an array (nested lists, say) is taken as one when its values are whole numbers in
+    0..255; an array must already be uint8."""
     shape: Optional[tuple[int, ...]] = None
-    for index, frame in enumerate(source, start=first_index):
+    for index, item in enumerate(source, start=first_index):
+        frame = item if isinstance(item, np.ndarray) else _as_uint8(item, index)
         if shape is None:
             if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
                 raise InputError(f"frames must be uint8 (H, W, 3) RGB arrays (got {frame.dtype} {frame.shape})")
@@ -312,6 +315,18 @@ def checked_rgb(source: Iterable[np.ndarray], first_index: int = 0) -> Iterator[
         elif frame.shape != shape or frame.dtype != np.uint8:
             raise InputError(f"frame {index} is {frame.dtype} {frame.shape}, but the first frame was uint8 {shape}")
         yield frame
+
+
+def _as_uint8(item: Any, index: int) -> np.ndarray:
+    """An array-like frame (lists of lists) as a uint8 array, if that loses nothing."""
+    try:
+        values = np.asarray(item)
+    except ValueError as exc:  # ragged lists
+        raise InputError(f"frame {index} is not an (H, W, 3) array of RGB values ({exc})") from None
+    if values.dtype.kind not in "iu" or (values.size and not 0 <= values.min() <= values.max() <= 255):
+        raise InputError(f"frame {index} is not uint8 RGB: its values must be whole numbers in 0..255 "
+                         f"(got {type(item).__name__} of {values.dtype} {values.shape})")  # fmt: skip
+    return values.astype(np.uint8)
 
 
 def interpolate_frames(source: Iterable[np.ndarray], plan: Plan, model: Interpolator, **options: Any) -> Iterator[np.ndarray]:

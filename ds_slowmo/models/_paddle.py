@@ -5,10 +5,12 @@ Only model modules import this, and only when their model is asked for.
 
 from __future__ import annotations
 
+import logging
 import os
 import warnings
+from contextlib import contextmanager
 from types import ModuleType
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 from ..errors import ModelUnavailable, UsageError
 
@@ -23,7 +25,7 @@ def import_paddle(model: str) -> ModuleType:
     # ..."); keep it to errors unless the user asked for more
     os.environ.setdefault("GLOG_minloglevel", "2")
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _root_logger_kept():
             # Paddle warns at import that ccache (for compiling custom ops) is missing: noise here
             warnings.filterwarnings("ignore", message=".*ccache.*")
             import paddle
@@ -32,6 +34,21 @@ def import_paddle(model: str) -> ModuleType:
             f"--model {model} needs PaddlePaddle, which is not installed: {INSTALL_HINT}"
         ) from exc
     return paddle
+
+
+@contextmanager
+def _root_logger_kept() -> Iterator[None]:
+    """The root logger's handlers and level as they were: importing Paddle adds a handler at
+    INFO to it, which would print every library's details (ours included) in an application
+    that configured no logging. Logging is the application's to configure."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        yield
+    finally:
+        for handler in [h for h in root.handlers if h not in handlers]:
+            root.removeHandler(handler)
+        root.setLevel(level)
 
 
 def resolve_device(paddle: ModuleType, device: str, model: str) -> str:
