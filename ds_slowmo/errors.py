@@ -15,19 +15,48 @@ __all__ = [
     "ffmpeg_said",
 ]
 
-_NOISE = re.compile(r"^(Exiting with exit code|Conversion failed|Error opening output file |Error opening input file )")
-_PREFIX = re.compile(r"^\[[^\]]* @ 0x[0-9a-f]+\] ")
+#: ``[ctx @ 0x...] `` prefixes (ffmpeg 9 nests two: ``[vost#0:0/libx264 @ 0x..] [enc:libx264 @ 0x..]``)
+_PREFIX = re.compile(r"^(?:\[[^\]]* @ (?:0x)?[0-9a-f]+\] )+")
+#: lines that restate a failure, report progress or list streams: never the reason
+_NOISE = re.compile(
+    r"^(?:Exiting with exit code|Conversion failed|Statistics: |Task finished with error code|Terminating thread"
+    r"|Nothing was written into output file|Could not open encoder before EOF|Error initializing output stream"
+    r"|Error while opening encoder|Error opening (?:input|output) files?\b(?!:)|Error (?:sending frames to consumers"
+    r"|marking filters as finished|selecting an encoder|while filtering|while processing the decoded data)"
+    r"|Consider increasing the value|Press \[q\]|Input #|Output #|Stream #|Stream mapping|Duration: |Metadata:"
+    r"|Side data:|frame=|video:|Starting thread|All streams finished|\S+ +: )"
+)
+#: generic openings before the reason itself (``Error opening input: Invalid data found ...``)
+_OPENING = re.compile(
+    r"^(?:Error (?:opening (?:input|output)(?: files?)?|while decoding stream #\d+:\d+|during demuxing"
+    r"|writing trailer of \S+|sending frames to consumers)|Decoding error): "
+)
+#: the words of a line that explains a failure
+_EXPLAINS = re.compile(
+    r"(?i)\b(?:error|invalid|unknown|not found|no such|cannot|can't|could not|couldn't|failed|unable|unsupported"
+    r"|not supported|does not|doesn't|incorrect|permission denied|corrupt|missing|partial file|too (?:many|large|small)"
+    r"|out of range|mismatch|impossible|not implemented|matches no streams|unrecognized|illegal|truncated"
+    r"|not allowed|denied|must be|requires?|only supports?)\b"
+)
+#: our temporary names (``.out.mp4.part-123.mp4``), quoted as the name the user gave
+_TEMP = re.compile(r"\.([^/\s'\"]+?)\.part-\d+(?:\.[A-Za-z0-9]+)?")
 
 
-def ffmpeg_said(stderr_tail: str, lines: int = 3) -> str:
-    """The last few meaningful lines of ffmpeg's stderr joined on one line, without noise
-    (exit-code lines, our temporary file names) or ``[ctx @ 0x...]`` prefixes."""
+def ffmpeg_said(stderr_tail: str, lines: int = 2) -> str:
+    """What explains an ffmpeg failure, from the tail of its stderr, on one line: the first
+    ``lines`` distinct lines that say what went wrong (else the last meaningful ones), without
+    ``[ctx @ 0x...]`` prefixes, restatements (``Conversion failed!``, ``Task finished with
+    error code``), stream listings and statistics, and with our temporary names as the user's."""
     kept: list[str] = []
     for raw in stderr_tail.splitlines():
         line = _PREFIX.sub("", raw.strip())
-        if line and not _NOISE.match(line) and line not in kept[-1:]:
+        if not line or _NOISE.match(line):
+            continue
+        line = _TEMP.sub(r"\1", _OPENING.sub("", line))
+        if line not in kept:
             kept.append(line)
-    return " | ".join(kept[-lines:])
+    explains = [line for line in kept if _EXPLAINS.search(line)]
+    return " | ".join(explains[:lines] if explains else kept[-lines:])
 
 
 class SlowmoError(Exception):

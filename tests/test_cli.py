@@ -314,6 +314,19 @@ def test_failing_encoder_reports_ffmpeg_tail(clip50, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_errors_quote_only_what_explains_them(clip50, tmp_path):
+    """Not ffmpeg's statistics, restatements or stream lists (on either ffmpeg)."""
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(bytes(range(256)) * 20)
+    proc = run_cli(str(junk), "-o", str(tmp_path / "o.mkv"))
+    one_line_error(proc, 1, "cannot read", "Invalid data found when processing input")
+    assert "Statistics" not in proc.stderr and "Error opening input file" not in proc.stderr
+    proc = run_cli(str(clip50), "-o", str(tmp_path / "o.mkv"), "--encoder-args", "-preset nosuch")
+    one_line_error(proc, 1, "encoding", "invalid preset 'nosuch'")
+    assert "Task finished" not in proc.stderr and "Nothing was written" not in proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["junk.mp4"]
+
+
 def test_default_model_is_rife(clip50, tmp_path):
     """The issue's 'done when', small: a plain command runs RIFE, installed from PyPI."""
     pytest.importorskip("paddle")

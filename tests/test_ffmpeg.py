@@ -14,7 +14,7 @@ from ds_slowmo.ffmpeg import (
     AudioStream, SubtitleStream, VideoInfo, constant_rate, decoder_filters, packet_rate, packets_info,
     parse_first_frame_time, parse_framecrc,
 )  # fmt: skip
-from ds_slowmo.errors import FFmpegError, InputError, UsageError
+from ds_slowmo.errors import FFmpegError, InputError, UsageError, ffmpeg_said
 from ds_slowmo.config import check_paths
 from ds_slowmo.ffmpeg import RawVideo, decoder_argv, parse_input_info, parse_y4m_header, rationalize_fps, video_out
 from ds_slowmo.taps import encoder_argv
@@ -82,6 +82,55 @@ def test_ffmpeg_error_quotes_tail():
     err = FFmpegError("encoding failed", "line1\nline2\n[libx264] height not divisible by 2\n")
     assert "height not divisible by 2" in str(err)
     assert err.exit_code == 1
+
+
+# what ffmpeg 5.1 and 9.0 print for four failures, captured; and what explains each
+PRESET_90 = """\
+x264 [error]: invalid preset 'nosuch'
+[libx264 @ 0x55a8011b1100] Error setting preset/tune nosuch/(null).
+[vost#0:0/libx264 @ 0x55a8011b05c0] [enc:libx264 @ 0x55a8011b1000] Error while opening encoder - maybe incorrect parameters such as bit_rate, rate, width or height.
+[vf#0:0 @ 0x55a8011b2e80] Error sending frames to consumers: Invalid argument
+[vf#0:0 @ 0x55a8011b2e80] Task finished with error code: -22 (Invalid argument)
+[vf#0:0 @ 0x55a8011b2e80] Terminating thread with return code -22 (Invalid argument)
+[vost#0:0/libx264 @ 0x55a8011b05c0] [enc:libx264 @ 0x55a8011b1000] Could not open encoder before EOF
+[vost#0:0/libx264 @ 0x55a8011b05c0] Task finished with error code: -22 (Invalid argument)
+[out#0/matroska @ 0x55a8011af7c0] Nothing was written into output file, because at least one of its streams received no packets.
+"""
+JUNK_51 = """\
+[mov,mp4,m4a,3gp,3g2,mj2 @ 0x55c8488c98c0] Format mov,mp4,m4a,3gp,3g2,mj2 detected only with low score of 1, misdetection possible!
+[mov,mp4,m4a,3gp,3g2,mj2 @ 0x55c8488c98c0] moov atom not found
+[AVIOContext @ 0x55c8488d2500] Statistics: 5000 bytes read, 0 seeks
+junk.mp4: Invalid data found when processing input
+"""
+JUNK_90 = """\
+[in#0/mov,mp4,m4a,3gp,3g2,mj2 @ 0x55c23fa1fd40] moov atom not found
+[in#0 @ 0x55c23fa1fd40] Error opening input: Invalid data found when processing input
+Error opening input file junk.mp4.
+Error opening input files: Invalid data found when processing input
+
+Exiting with exit code -1094995529
+"""
+ENCODER_90 = """\
+[vost#0:0/rawvideo @ 0x55d1] Unknown encoder 'nosuch'
+[vost#0:0/rawvideo @ 0x55d1] Error selecting an encoder
+Error opening output file /tmp/w/.out.mkv.part-6167.mkv.
+Error opening output files: Encoder not found
+"""
+
+
+@pytest.mark.parametrize("tail, said", [
+    (PRESET_90, "x264 [error]: invalid preset 'nosuch' | Error setting preset/tune nosuch/(null)."),
+    (JUNK_51, "moov atom not found | junk.mp4: Invalid data found when processing input"),
+    (JUNK_90, "moov atom not found | Invalid data found when processing input"),
+    (ENCODER_90, "Unknown encoder 'nosuch' | Encoder not found"),
+    ("Input #0, lavfi\n  Stream #0:0: Video: rawvideo\nsomething odd\n", "something odd"),
+])  # fmt: skip
+def test_ffmpeg_said_quotes_only_what_explains_the_failure(tail, said):
+    """ffmpeg's restatements (Task finished, Conversion failed), statistics and stream lists
+    stay out of our one-line errors; a line naming our temporary file names the user's."""
+    assert ffmpeg_said(tail) == said
+    assert ffmpeg_said("Error opening output /tmp/.o.mp4.part-12.mp4: Permission denied") == (
+        "Error opening output /tmp/o.mp4: Permission denied")
 
 
 @pytest.mark.parametrize("stretch, chain", [
