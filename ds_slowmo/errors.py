@@ -13,6 +13,7 @@ __all__ = [
     "ModelUnavailable",
     "OutputClosed",
     "ffmpeg_said",
+    "ffmpeg_problems",
 ]
 
 #: ``[ctx @ 0x...] `` prefixes (ffmpeg 9 nests two: ``[vost#0:0/libx264 @ 0x..] [enc:libx264 @ 0x..]``)
@@ -33,10 +34,10 @@ _OPENING = re.compile(
 )
 #: the words of a line that explains a failure
 _EXPLAINS = re.compile(
-    r"(?i)\b(?:error|invalid|unknown|not found|no such|cannot|can't|could not|couldn't|failed|unable|unsupported"
+    r"(?i)\b(?:errors?|invalid|unknown|not found|no such|cannot|can't|could not|couldn't|failed|failure|unable|unsupported"
     r"|not supported|does not|doesn't|incorrect|permission denied|corrupt|missing|partial file|too (?:many|large|small)"
     r"|out of range|mismatch|impossible|not implemented|matches no streams|unrecognized|illegal|truncated"
-    r"|not allowed|denied|must be|requires?|only supports?)\b"
+    r"|not allowed|denied|must be|requires?|only supports?|unavailable|exceeds)\b"
 )
 #: our temporary names (``.out.mp4.part-123.mp4``), quoted as the name the user gave
 _TEMP = re.compile(r"\.([^/\s'\"]+?)\.part-\d+(?:\.[A-Za-z0-9]+)?")
@@ -57,6 +58,15 @@ def ffmpeg_said(stderr_tail: str, lines: int = 2) -> str:
             kept.append(line)
     explains = [line for line in kept if _EXPLAINS.search(line)]
     return " | ".join(explains[:lines] if explains else kept[-lines:])
+
+
+def ffmpeg_problems(stderr: str) -> tuple[int, str]:
+    """How many lines of a decoder's stderr say something went wrong (a damaged or truncated
+    input: ``partial file``, ``Invalid NAL unit size``, ``concealing errors``), and the first
+    two of them on one line as :func:`ffmpeg_said` quotes them."""
+    lines = [_PREFIX.sub("", raw.strip()) for raw in stderr.splitlines()]
+    problems = [line for line in lines if line and not _NOISE.match(line) and _EXPLAINS.search(line)]
+    return len(problems), ffmpeg_said("\n".join(problems))
 
 
 class SlowmoError(Exception):

@@ -22,7 +22,7 @@ import numpy as np
 from . import ffmpeg as ff
 from . import colour
 from .config import Config
-from .errors import FFmpegError, InputError, ffmpeg_said
+from .errors import FFmpegError, InputError, ffmpeg_problems, ffmpeg_said
 from .door import Colour
 from .job import DEINTERLACE, Job
 from .pixfmt import NATIVE, Native, native_for
@@ -46,15 +46,15 @@ class Original:
 class Source:
     """A running decoder and its reader: :meth:`frames` yields the window's frames."""
 
-    def __init__(self, job: Job, decoder: ff.FFmpegProcess, native: Native, q_size: int,
-                 stop: threading.Event, original: "Optional[Original]" = None) -> None:  # fmt: skip
-        self.job, self.decoder, self.fmt, self.original = job, decoder, native.fmt, original
+    def __init__(self, job: Job, decoder: ff.FFmpegProcess, native: Native, q_size: int, stop: threading.Event,
+                 original: "Optional[Original]" = None, retime: "Optional[ff.PipeRetimer[np.ndarray]]" = None) -> None:  # fmt: skip
+        self.job, self.decoder, self.fmt, self.original, self.retime = job, decoder, native.fmt, original, retime
         self.raw = raw_of(job, native)
         self.colour = colour_of(job.info, native)
         self.q: "queue.Queue[Any]" = queue.Queue(maxsize=q_size)
         self.waited = Counter()  # the consumer waiting for frames
         size = self.fmt.frame_size(self.raw.width, self.raw.height)
-        self.reader = Reader(decoder.stdout, size, self.q, stop, job.window.count)
+        self.reader = Reader(decoder.stdout, size, self.q, stop, job.window.count, retime)
         self.reader.start()
 
     def frames(self) -> Iterator[np.ndarray]:
@@ -79,7 +79,20 @@ class Source:
                     raise InputError(MP4_ON_A_PIPE)
                 what = "standard input" if self.job.cfg.input_is_pipe else self.job.cfg.input
                 raise FFmpegError(f"decoding {what} failed (ffmpeg exit code {code})", tail)
+            self._report_problems()
+        note = self.retime.note() if self.retime is not None else None
+        if note:
+            log.info("%s", note)
         self._check_count()
+
+    def _report_problems(self) -> None:
+        """A decoder that ended well may still have met damage (a truncated file, corrupt
+        packets): what it said, in one warning line."""
+        n, said = ffmpeg_problems(self.decoder.stderr_text())
+        if n:
+            what = "standard input" if self.job.cfg.input_is_pipe else self.job.cfg.input
+            log.warning("ffmpeg reported %d problem%s decoding %s, which may be damaged or cut short; the run used "
+                        "the %d frames it could decode: %s", n, "s" * (n > 1), what, self.count, said)  # fmt: skip
 
     def _check_count(self) -> None:
         n, w, job = self.reader.count, self.job.window, self.job
@@ -117,6 +130,7 @@ class Input:
     info: ff.VideoInfo
     decoder: Optional[ff.FFmpegProcess] = None
     native: Optional[Native] = None
+    times: Optional[ff.FrameTimes] = None  # a pipe's frame times, as its decoder says them
 
 
 def open_input(cfg: Config, stack: ExitStack, stdin: Optional[int] = None) -> Input:
@@ -125,14 +139,18 @@ def open_input(cfg: Config, stack: ExitStack, stdin: Optional[int] = None) -> In
     if not cfg.input_is_pipe:
         return Input(ff.constant_rate(ff.probe(cfg.input, exe))[0])
     # the format is known only once ffmpeg has read the stream: let it keep the input's own
-    # (or convert to the nearest native one), and read which it chose from its header
+    # (or convert to the nearest native one), and read which it chose from its header;
+    # showinfo@ts says the exact rate and each frame's time: a variable-rate stream is
+    # converted to its nominal rate as a file is (PipeRetimer)
+    times = ff.FrameTimes()
+    chain = [f"{ff.FRAME_TIMES}=checksum=0", *deinterlace(cfg), f"format={ACCEPTED}"]
     decoder = stack.enter_context(ff.FFmpegProcess(
-        ff.decoder_argv(exe, cfg.input, pipe=True, extra_filters=deinterlace(cfg) + [f"format={ACCEPTED}"]),
-        role="decoder", stdin=stdin if stdin is not None else sys.stdin.fileno(), stdout=subprocess.PIPE))  # fmt: skip
+        ff.decoder_argv(exe, cfg.input, pipe=True, extra_filters=chain), role="decoder",
+        stdin=stdin if stdin is not None else sys.stdin.fileno(), stdout=subprocess.PIPE, take=times))  # fmt: skip
     info = _pipe_info(decoder)
     chosen = ff.parse_output_pix_fmt(decoder.wait_header()) or info.pix_fmt
     native = _native(info.pix_fmt if chosen.replace("yuvj", "yuv") == info.pix_fmt.replace("yuvj", "yuv") else chosen)
-    return Input(info, decoder, native)
+    return Input(info, decoder, native, times)
 
 
 def start_source(job: Job, inp: Input, stack: ExitStack, stop: threading.Event) -> Source:
@@ -140,7 +158,8 @@ def start_source(job: Job, inp: Input, stack: ExitStack, stop: threading.Event) 
     job's window (a seek a one-frame check shows right); the reader thread starts here."""
     cfg = job.cfg
     if inp.decoder is not None and inp.native is not None:
-        return Source(job, inp.decoder, inp.native, cfg.queue_size, stop)
+        retime = ff.PipeRetimer[np.ndarray](inp.times, inp.info.rate) if inp.times is not None else None
+        return Source(job, inp.decoder, inp.native, cfg.queue_size, stop, retime=retime)
     exe = ff.find_ffmpeg()
     native = _native(job.info.pix_fmt)
     cfr_rate = job.info.cfr_rate
@@ -206,18 +225,27 @@ def _mp4_index_at_end(stderr: str) -> bool:
 
 
 def _pipe_info(decoder: ff.FFmpegProcess) -> ff.VideoInfo:
+    """The stream on standard input, once the decoder has described it and its first output
+    frame; the decoder's own reason when it can't get that far (before any encoder starts)."""
     header = decoder.wait_header()
-    try:
-        return ff.parse_input_info(header)
-    except InputError:
-        decoder.kill()
-        if _mp4_index_at_end(decoder.stderr_tail()):
-            raise InputError(MP4_ON_A_PIPE) from None
-        said = ffmpeg_said(decoder.stderr_tail(), 1)
-        if not said or "Input #0" not in header:
-            raise InputError(
-                "standard input is not a video stream ffmpeg can read"
-                + (f" (ffmpeg said: {said})" if said else "")
-                + "; pipe y4m, nut, matroska or mpegts, or give an input file"
-            ) from None
-        raise
+    if "Output #0" in header:
+        try:
+            return ff.parse_pipe_info(header)
+        except InputError:
+            decoder.kill()
+            raise
+    decoder.kill()  # it ended (or stopped talking) before writing a frame: say why
+    text = decoder.stderr_text()
+    if _mp4_index_at_end(text):
+        raise InputError(MP4_ON_A_PIPE)
+    said = ffmpeg_said(text)
+    if "Input #0" not in header:
+        raise InputError(
+            "standard input is not a video stream ffmpeg can read"
+            + (f" (ffmpeg said: {said})" if said else "")
+            + "; pipe y4m, nut, matroska or mpegts, or give an input file"
+        )
+    ff.parse_input_info(header)  # no video stream, no rate: its own reason
+    if said:
+        raise InputError(f"decoding standard input failed before its first frame (ffmpeg said: {said})")
+    raise InputError("standard input has no video frames")

@@ -71,7 +71,7 @@ def _others(job: Job, n: int, feeds: Feeds) -> list[str]:
     bitmap = [j for j, s in enumerate(info.subtitles) if text_format(s.codec) is None]
     copied = [j for j in bitmap if job.timing_kept and spec.subtitles.takes(info.subtitles[j].codec)]
     args: list[str] = []
-    dropped = {"subtitle": 0, "attachment": info.attachments, "data": info.data_streams}
+    dropped = {"subtitle": 0, "attachment": info.attachments, "data": info.data_streams, "cover picture": info.covers}
     k = 0  # output subtitle streams so far
     fallback = spec.subtitles.text
     if text and fallback is not None:
@@ -106,7 +106,9 @@ def _others(job: Job, n: int, feeds: Feeds) -> list[str]:
         dropped["attachment"] = 0
     said = ", ".join(f"{c} {kind} stream{'s' * (c > 1)}" for kind, c in dropped.items() if c)
     if said:
-        log.warning("not kept: %s (%s)", said, _where_kept())
+        # where they would be kept, for what the table can keep elsewhere (not a cover or data)
+        why = f" ({_where_kept()})" if dropped["subtitle"] or dropped["attachment"] else ""
+        log.warning("not kept: %s%s", said, why)
     return args
 
 

@@ -57,7 +57,8 @@ def encoder_argv(exe: str, job: Job, raw: ff.RawVideo, target: str, audio: Seque
     ``audio`` maps any, then the extra ``inputs``) -> ``target``."""
     cfg = job.cfg
     video = ff.video_out(container_of(cfg), raw, cfg.crf, cfg.encoder_args, lambda e: ff.encoder_pix_fmts(exe, e))
-    for note in video.notes:
+    hdr = ff.side_data_note(job.info.mastering_display, job.info.content_light)
+    for note in video.notes + ((hdr,) if hdr else ()):
         log.warning("%s", note)
     argv = ff.preamble(exe, stdin=True) + raw.input_args()
     if audio:

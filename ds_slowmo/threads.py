@@ -14,13 +14,13 @@ import threading
 import time
 from contextlib import contextmanager
 from types import FrameType
-from typing import IO, Any, Callable, Iterator, Optional
+from typing import IO, Any, Callable, Iterator, Optional, Protocol
 
 import numpy as np
 
 from .errors import InputError
 
-__all__ = ["EOF", "Reader", "Writer", "queue_items", "drain", "Counter", "stop_signals_interrupt", "STOP_SIGNALS"]
+__all__ = ["EOF", "Reader", "Retime", "Writer", "queue_items", "drain", "Counter", "stop_signals_interrupt", "STOP_SIGNALS"]
 
 EOF = object()
 
@@ -42,32 +42,52 @@ def _readinto_full(stream: IO[bytes], view: memoryview) -> int:
     return got
 
 
+class Retime(Protocol):
+    """What a :class:`Reader` may pass its frames through: the frames to pass on for each
+    frame read (a rate conversion repeats or drops some), and those left at the end."""
+
+    def feed(self, frame: np.ndarray) -> list[np.ndarray]: ...
+
+    def rest(self) -> list[np.ndarray]: ...
+
+
 class Reader(threading.Thread):
     """Reads fixed-size frames (1-D uint8 buffers of ``frame_bytes``) from a pipe into a bounded
-    queue, at most ``limit``; ends with :data:`EOF`, or puts the exception that stopped it."""
+    queue, at most ``limit`` (after ``retime``, if given); ends with :data:`EOF`, or puts the
+    exception that stopped it."""
 
     def __init__(self, stream: IO[bytes], frame_bytes: int, q: "queue.Queue[Any]", stop: threading.Event,
-                 limit: Optional[int]) -> None:  # fmt: skip
+                 limit: Optional[int], retime: Optional[Retime] = None) -> None:  # fmt: skip
         super().__init__(daemon=True, name="ds-slowmo-reader")
         self.stream, self.frame_bytes, self.q, self.stop, self.limit = stream, frame_bytes, q, stop, limit
+        self.retime = retime
         self.count = 0
         self.hit_limit = False
         self.waited = Counter()
 
     def run(self) -> None:
         try:
-            while not self.stop.is_set():
-                if self.limit is not None and self.count >= self.limit:
-                    self.hit_limit = True
-                    break
+            while not self.stop.is_set() and not self._full():
                 frame = self._read_one()
                 if frame is None:
+                    self._put(self.retime.rest() if self.retime is not None else [])
                     break
-                self.q.put(frame)
-                self.count += 1
+                self._put(self.retime.feed(frame) if self.retime is not None else [frame])
             self.q.put(EOF)
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which re-raises it
             self.q.put(exc)
+
+    def _full(self) -> bool:
+        if self.limit is not None and self.count >= self.limit:
+            self.hit_limit = True
+        return self.hit_limit
+
+    def _put(self, frames: list[np.ndarray]) -> None:
+        for frame in frames:
+            if self._full():
+                return
+            self.q.put(frame)
+            self.count += 1
 
     def _read_one(self) -> Optional[np.ndarray]:
         frame = np.empty(self.frame_bytes, dtype=np.uint8)

@@ -21,6 +21,7 @@ __all__ = [
     "round_half_up",
     "cfr_grid",
     "CfrGrid",
+    "CfrStream",
     "DecodeWindow",
     "decode_windows",
 ]
@@ -111,6 +112,40 @@ def cfr_grid(times: Sequence[Fraction], rate: Fraction) -> CfrGrid:
             i += 1
         source.append(i)
     return CfrGrid(rate, slots[0], tuple(source), len(times))
+
+
+class CfrStream:
+    """:func:`cfr_grid` frame by frame, for a stream whose length is not known ahead (a pipe):
+    told each frame's time in turn (in presentation order), it says how many output slots the
+    frame *before* it fills (0: dropped, 2 or more: repeated); told the stream ended, how many
+    the last frame fills. Over the same times the counts are exactly :func:`cfr_grid`'s."""
+
+    def __init__(self, rate: Fraction) -> None:
+        self.rate = rate
+        self._first: Optional[int] = None  # the first frame's slot
+        self._next = 0  # the next slot to fill
+        self._last: tuple[Optional[Fraction], Optional[Fraction]] = (None, None)  # the last two times
+
+    def arrive(self, t: Fraction) -> int:
+        """Frame at ``t`` arrived: the slots the frame before it fills."""
+        slot = round_half_up(t * self.rate)
+        if self._first is None:
+            self._first, self._next, count = slot, slot, 0
+        else:
+            count = max(0, slot - self._next)
+            self._next += count
+        self._last = (self._last[1], t)
+        return count
+
+    def end(self) -> int:
+        """The stream ended: the slots its last frame fills (it ends where the last frame
+        ends: its start plus the gap before it, one slot for a single frame)."""
+        before, last = self._last
+        if last is None or self._first is None:
+            return 0
+        gap = last - before if before is not None else 1 / self.rate
+        end = max(round_half_up((last + gap) * self.rate), self._first + 1)
+        return max(0, end - self._next)
 
 
 @dataclass(frozen=True)

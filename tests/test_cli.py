@@ -100,6 +100,80 @@ def test_pipe_other_container_formats(clip50, tmp_path):
     assert probe_video(proc.stdout, "matroska")["frames"] == 99
 
 
+@pytest.mark.parametrize("rate", ["50/3", "2997/125", "30000/1001", "24"])
+def test_a_piped_rate_goes_through_exactly(clip50, rate):
+    """ffmpeg prints 16.67 fps for a y4m of 50/3 (which became F1667:100) and 23.98 for
+    2997/125 (which became F24000:1001): the header's rational must go through untouched."""
+    y4m = subprocess.run([find_ffmpeg(), "-v", "error", "-i", str(clip50), "-r", rate, "-f", "yuv4mpegpipe", "-"],
+                         stdout=subprocess.PIPE, check=True).stdout  # fmt: skip
+    num, _, den = rate.partition("/")
+    assert y4m.split(b"\n", 1)[0].split()[3] == f"F{num}:{den or 1}".encode()
+    proc = run_cli("--factor", "2", stdin=y4m)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split(b"\n", 1)[0].split()[3] == f"F{num}:{den or 1}".encode()
+    assert probe_video(proc.stdout, "yuv4mpegpipe")["rate"] == Fraction(rate)
+
+
+@pytest.fixture(scope="module")
+def vfr_mkv(tmp_path_factory):
+    """2 s at 25 fps then 2 s at 12.5 fps (75 frames), as a camera that drops its rate writes."""
+    path = tmp_path_factory.mktemp("vfr") / "vfr.mkv"
+    s = "testsrc2=size=160x120"
+    subprocess.run([find_ffmpeg(), "-v", "error", "-y", "-f", "lavfi", "-i", f"{s}:rate=25:d=2", "-f", "lavfi", "-i",
+                    f"{s}:rate=12.5:d=2", "-filter_complex", "[0:v][1:v]concat=n=2:v=1:a=0", "-fps_mode", "vfr",
+                    "-c:v", "libx264", "-preset", "ultrafast", str(path)], check=True)  # fmt: skip
+    return path
+
+
+def test_a_variable_rate_pipe_is_converted_as_the_file_is(vfr_mkv):
+    """Matroska on stdin, 75 frames over 4 s: converted to 25 fps from the decoder's own
+    frame times, as the file is (100 frames, frame for frame), and -v says so; it was taken
+    as constant (75 frames, 3 s)."""
+    args = ["-f", "nut", "--mode", "fps", "--factor", "2", "-v"]
+    piped = run_cli(*args, stdin=vfr_mkv.read_bytes())
+    from_file = run_cli(str(vfr_mkv), *args)
+    assert piped.returncode == 0 and from_file.returncode == 0, piped.stderr + from_file.stderr
+    assert "variable frame rate on standard input: converting to a constant 25 fps (75 source frames -> 100: " \
+           "25 duplicated, 0 dropped)" in piped.stderr  # fmt: skip
+    assert probe_video(piped.stdout, "nut")["frames"] == 200
+    assert piped.stdout == from_file.stdout
+    y4m = y4m_of(vfr_mkv)  # constant by construction: passed frame for frame, nothing to say
+    constant = run_cli(*args, stdin=y4m)
+    assert "variable frame rate" not in constant.stderr
+    assert probe_video(constant.stdout, "nut")["frames"] == 2 * probe_video(y4m, "yuv4mpegpipe")["frames"]
+
+
+def test_a_rotated_anamorphic_pipe_comes_out_upright(tmp_path):
+    """A rotated matroska on stdin was read at its stored size (160x120) while the decoder
+    wrote it turned (120x160): scrambled frames. Now as a file: 120x160 at SAR 3:4."""
+    import imageio_ffmpeg
+
+    plain, rot = tmp_path / "plain.mkv", tmp_path / "rot.mkv"
+    subprocess.run([find_ffmpeg(), "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25", "-frames:v", "4",
+                    "-vf", "setsar=4/3", "-c:v", "libx264", "-preset", "ultrafast", str(plain)], check=True)  # fmt: skip
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-display_rotation", "90", "-i", str(plain),
+                    "-c", "copy", str(rot)], check=True)  # fmt: skip
+    piped = run_cli("-f", "nut", stdin=rot.read_bytes())
+    assert piped.returncode == 0, piped.stderr
+    from_file = run_cli(str(rot), "-f", "nut")
+    assert piped.stdout == from_file.stdout
+    line = subprocess.run([find_ffmpeg(), "-hide_banner", "-f", "nut", "-i", "pipe:0"], input=piped.stdout,
+                          capture_output=True).stderr.decode()  # fmt: skip
+    assert "120x160" in line and "SAR 3:4 DAR 9:16" in line, line
+
+
+def test_a_pipe_that_fails_says_so_before_any_encoder_starts(tmp_path):
+    """An mp4 with its index at the end, on stdin, into a file: one line, not an encoder's
+    note about a pixel format first."""
+    clip = make_clip(tmp_path / "late.mp4", seconds=2, audio=False)
+    proc = run_cli("-o", str(tmp_path / "o.mkv"), stdin=clip.read_bytes())
+    one_line_error(proc, 1, "moov atom", "give the file as INPUT")
+    y4m_header_only = b"YUV4MPEG2 W160 H120 F25:1 Ip A1:1 C420jpeg\n"
+    proc = run_cli("-o", str(tmp_path / "o.mkv"), stdin=y4m_header_only)
+    one_line_error(proc, 1, "no video frames")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["late.mp4"]
+
+
 def test_frames_are_exactly_copies_and_blends(clip50):
     """In the input's own samples (yuv420p): copies are the decoder's frames byte for byte,
     in-betweens are exact blends of those samples (blend never converts colours)."""
@@ -327,6 +401,45 @@ def test_errors_quote_only_what_explains_them(clip50, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["junk.mp4"]
 
 
+def _ffmpeg(*args: str) -> None:
+    subprocess.run([find_ffmpeg(), "-hide_banner", "-v", "error", "-y", *args], check=True)
+
+
+def test_cover_art_is_not_the_video(clip50, tmp_path):
+    """An mp3's cover became a 1-frame "video" (and its audio was dropped); a video with a
+    cover picture keeps its real video, and says the cover is not kept."""
+    cover, song, film = tmp_path / "cover.png", tmp_path / "song.mp3", tmp_path / "film.mp4"
+    _ffmpeg("-f", "lavfi", "-i", "testsrc2=size=64x64", "-frames:v", "1", str(cover))
+    _ffmpeg("-f", "lavfi", "-i", "sine=d=1", "-i", str(cover), "-map", "0:a", "-map", "1:v", "-c:a", "libmp3lame",
+            "-c:v", "png", "-disposition:v", "attached_pic", str(song))  # fmt: skip
+    proc = run_cli(str(song), "-o", str(tmp_path / "o.mp4"))
+    one_line_error(proc, 1, "song.mp3", "only a still picture (cover art")
+    _ffmpeg("-i", str(cover), "-i", str(clip50), "-map", "0:v", "-map", "1:v", "-map", "1:a", "-c:v:0", "png",
+            "-disposition:v:0", "attached_pic", "-c:v:1", "copy", "-c:a", "copy", str(film))  # fmt: skip
+    out = tmp_path / "o.mkv"
+    proc = run_cli(str(film), "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "not kept: 1 cover picture stream" in proc.stderr
+    assert probe_video(out)["frames"] == 99 and (probe_video(out)["width"], probe_video(out)["height"]) == (160, 120)
+    assert audio_seconds(out) == pytest.approx(audio_seconds(clip50) * 99 / 50, abs=0.05)
+
+
+def test_a_truncated_file_is_said_in_one_warning(tmp_path):
+    """Half an mp4 (its index at the front) decodes to half the frames: ffmpeg's complaints
+    reach the user as one warning line; the run still writes what could be decoded."""
+    full, half = tmp_path / "full.mp4", tmp_path / "half.mp4"
+    _ffmpeg("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-frames:v", "100", "-c:v", "libx264",
+            "-preset", "ultrafast", "-movflags", "+faststart", str(full))  # fmt: skip
+    half.write_bytes(full.read_bytes()[: full.stat().st_size // 2])
+    proc = run_cli(str(half), "-o", str(tmp_path / "o.mkv"))
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("ds-slowmo: ffmpeg reported "), proc.stderr
+    assert "problems decoding" in lines[0] and "damaged or cut short" in lines[0]
+    clean = run_cli(str(full), "-o", str(tmp_path / "f.mkv"))
+    assert clean.returncode == 0 and clean.stderr == ""
+
+
 def test_default_model_is_rife(clip50, tmp_path):
     """The issue's 'done when', small: a plain command runs RIFE, installed from PyPI."""
     pytest.importorskip("paddle")
@@ -410,9 +523,9 @@ def test_an_image_sequence_is_written_whole_or_not_at_all(clip50, tmp_path):
 def test_api_takes_paths_and_one_range_string_and_names_bad_options(clip50, tmp_path):
     stats = ds_slowmo.slowmo(clip50, tmp_path / "o.mp4", ranges="10:20", model="blend", crf="20", factor="4")
     assert stats.frames_out == 80
-    with pytest.raises(ds_slowmo.UsageError, match="--queue-size"):
+    with pytest.raises(ds_slowmo.UsageError, match="^queue_size: expected an integer"):  # the API's word, not --queue-size
         ds_slowmo.slowmo(clip50, tmp_path / "p.mp4", queue_size="many")
-    with pytest.raises(ds_slowmo.UsageError, match="--crf"):
+    with pytest.raises(ds_slowmo.UsageError, match="^crf takes an integer"):
         ds_slowmo.slowmo(clip50, tmp_path / "p.mp4", crf=[20])
     with pytest.raises(ds_slowmo.UsageError, match="unknown option"):
         ds_slowmo.slowmo(clip50, tmp_path / "p.mp4", speed=2)

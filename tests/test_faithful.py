@@ -216,6 +216,52 @@ def test_sar_is_kept_and_rotation_stays_upright(tmp_path):
     assert " 64x96" in stream_facts(out)["line"]
 
 
+def geometry(src: "Path | bytes", fmt: str | None = None) -> tuple[str, str, str]:
+    """Size, SAR and DAR of the first video stream as ffmpeg reads them (``160x120``, ``4:3``,
+    ``16:9``; a square SAR may go unprinted: ``1:1``)."""
+    import re
+
+    line = stream_facts(src, fmt)["line"]
+    size, aspect = re.search(r", (\d+x\d+)\b", line), re.search(r"SAR (\d+:\d+) DAR (\d+:\d+)", line)
+    assert size, line
+    return size.group(1), aspect.group(1) if aspect else "1:1", aspect.group(2) if aspect else ""
+
+
+@pytest.mark.parametrize("degrees", [90, -90, 180])
+def test_a_rotated_anamorphic_video_comes_out_upright_with_its_aspect(tmp_path, degrees):
+    """160x120 at SAR 4:3 turned 90 degrees is 120x160 at SAR 3:4 (DAR 9:16), as plain ffmpeg
+    decodes it: the SAR turns with the picture (it stayed 4:3, DAR 1:1)."""
+    import imageio_ffmpeg
+
+    plain, rot = tmp_path / "plain.mp4", tmp_path / f"rot{degrees}.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25", "-frames:v", "4", "-vf", "setsar=4/3",
+           "-c:v", "libx264", "-y", str(plain))  # fmt: skip
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-display_rotation", str(degrees), "-i", str(plain),
+                    "-c", "copy", "-y", str(rot)], check=True)  # fmt: skip
+    ours, theirs = tmp_path / "ours.mkv", tmp_path / "theirs.mkv"
+    proc = run_cli(str(rot), "-o", str(ours), "--encoder-args", "-c:v ffv1")
+    assert proc.returncode == 0, proc.stderr
+    ffmpeg("-i", str(rot), "-c:v", "ffv1", "-y", str(theirs))
+    assert geometry(ours) == geometry(theirs) == (("120x160", "3:4", "9:16") if degrees != 180 else ("160x120", "4:3", "16:9"))
+    assert md5s(ours)[::2] == md5s(theirs)  # the kept frames, byte for byte
+
+
+def test_hdr10_metadata_in_the_stream_is_noted_as_not_kept(tmp_path):
+    """HEVC carries HDR10's mastering display and light levels in its SEI, which only a decoded
+    frame shows: the note the README promises must come for it too."""
+    src = tmp_path / "hdr10.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=96x64:rate=25", "-frames:v", "4", "-pix_fmt", "yuv420p10le",
+           "-c:v", "libx265", "-x265-params",
+           "log-level=error:hdr10=1:master-display=G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,16450)L(10000000,1)"
+           ":max-cll=1000,400", "-color_primaries", "bt2020", "-color_trc", "smpte2084", "-colorspace", "bt2020nc",
+           "-y", str(src))  # fmt: skip
+    proc = run_cli(str(src), "-o", str(tmp_path / "o.mkv"))
+    assert proc.returncode == 0, proc.stderr
+    assert "not kept: the HDR mastering-display and content-light metadata (MaxCLL=1000, MaxFALL=400)" in proc.stderr
+    plain = run_cli(str(tmp_path / "o.mkv"), "-o", str(tmp_path / "again.mkv"))
+    assert plain.returncode == 0 and "HDR" not in plain.stderr  # the output has none to lose
+
+
 def test_chunks_of_a_10bit_input_join_bit_identical(tmp_path):
     src = tmp_path / "ten.mkv"
     ffmpeg("-f", "lavfi", "-i", "testsrc2=size=96x64:rate=25", "-frames:v", "100", "-pix_fmt", "yuv420p10le",

@@ -451,3 +451,54 @@ def test_tags_use_the_names_ffmpegs_options_take():
     unset tags are left out."""
     raw = RawVideo("gbrp", 4, 4, Fraction(25), color_space="gbr", color_trc="unknown", color_range="pc")
     assert raw.tag_args() == ["-color_range", "pc", "-colorspace", "rgb"]
+
+
+def test_y4m_aspect_is_the_upright_pictures():
+    assert ff.parse_y4m_aspect(b"YUV4MPEG2 W120 H160 F25:1 Ip A3:4 C444 XYSCSS=444\n") == Fraction(3, 4)
+    assert ff.parse_y4m_aspect(b"YUV4MPEG2 W120 H160 F25:1 Ip A0:0 C444\n") is None
+    assert ff.parse_y4m_aspect(b"YUV4MPEG2 W120 H160 F25:1 Ip C444\n") is None
+
+
+FRAME_SIDE_51 = """\
+[showinfo@v @ 0x55cea4d20780] n:   0 pts:      0 pts_time:0       pos:       48 fmt:yuv420p10le sar:1/1 s:160x120 i:P iskey:1 type:I
+[showinfo@v @ 0x55cea4d20780]   side data - mastering display: has_primaries:1 has_luminance:1 r(0.6800,0.3200) g(0.2650,0.6900) b(0.1500 0.0600) wp(0.3127, 0.3290) min_luminance=0.000100, max_luminance=1000.000000
+[showinfo@v @ 0x55cea4d20780]   side data - Content Light Level information: MaxCLL=1000, MaxFALL=400
+"""
+FRAME_SIDE_90 = """\
+[showinfo@v @ 0x7fecac002340]   side data - H.26[45] User Data Unregistered SEI message: UUID=2ca2de09-b517-47db-bb55-a4fe7fc2fc4e
+[showinfo@v @ 0x7fecac002340]   side data - Mastering display metadata: has_primaries:1 has_luminance:1 r(0.6800,0.3200) g(0.2650,0.6900) b(0.1500 0.0600) wp(0.3127, 0.3290) min_luminance=0.000100, max_luminance=1000.000000
+[showinfo@v @ 0x7fecac002340]   side data - Content light level metadata: MaxCLL=1000, MaxFALL=400
+"""
+
+
+@pytest.mark.parametrize("text", [FRAME_SIDE_51, FRAME_SIDE_90])
+def test_hdr_side_data_of_a_decoded_frame(text):
+    found = ff.parse_frame_side_data(text)
+    assert found["content_light"] == "MaxCLL=1000, MaxFALL=400"
+    assert found["mastering_display"].startswith("has_primaries:1") and found["mastering_display"].endswith("1000.000000")
+    assert ff.parse_frame_side_data(text.replace("showinfo@v", "showinfo@a0")) == {}
+    assert ff.side_data_note(None, None) is None
+    assert "HDR mastering-display and content-light" in (ff.side_data_note("x", "MaxCLL=1") or "")
+
+
+SONG_51 = """\
+Input #0, mp3, from 'song.mp3':
+  Duration: 00:00:01.03, start: 0.025057, bitrate: 80 kb/s
+  Stream #0:0: Audio: mp3, 44100 Hz, mono, fltp, 64 kb/s
+  Stream #0:1: Video: png, rgb24(pc), 64x64 [SAR 1:1 DAR 1:1], 90k tbr, 90k tbn (attached pic)
+"""
+FILM_90 = """\
+Input #0, mov,mp4,m4a,3gp,3g2,mj2, from 'film.mp4':
+  Duration: 00:00:02.00, start: 0.000000, bitrate: 949 kb/s
+  Stream #0:0[0x1](und): Video: png (png  / 0x20676E70), rgb24(pc, gbr/unknown/unknown), 64x64 [SAR 1:1 DAR 1:1], 90k tbr, 90k tbn (attached pic)
+  Stream #0:1[0x2](und): Video: h264 (High) (avc1 / 0x31637661), yuv420p(progressive), 160x120 [SAR 1:1 DAR 4:3], 949 kb/s, 25 fps, 25 tbr, 12800 tbn (default)
+  Stream #0:2[0x3](und): Audio: aac (LC) (mp4a / 0x6134706D), 48000 Hz, mono, fltp, 69 kb/s (default)
+"""
+
+
+def test_cover_art_is_never_the_video():
+    with pytest.raises(InputError, match="only a still picture"):
+        parse_input_info(SONG_51)
+    assert ff.is_cover_art_only(SONG_51) and not ff.is_cover_art_only(FILM_90)
+    info = parse_input_info(FILM_90)
+    assert (info.width, info.height, info.pix_fmt, info.covers) == (160, 120, "yuv420p", 1)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Optional
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ds_slowmo import ffmpeg as ff
@@ -224,3 +224,54 @@ def test_decode_windows_properties(gaps, data):
         assert w.select_time is not None and times[first - 1] < w.select_time < times[first]  # only first on
         assert w.expect is not None and w.expect[0] <= times[first] < w.expect[1]
         assert first + 1 == len(times) or w.expect[1] <= times[first + 1]  # and not the next one
+
+
+@settings(max_examples=300, deadline=None)
+@given(gaps=st.lists(st.integers(1, 120), max_size=40), start=st.integers(0, 500),
+       rate=st.sampled_from([Fraction(25), Fraction(30000, 1001), Fraction(24), Fraction(50, 3)]))  # fmt: skip
+def test_the_streaming_cfr_conversion_is_cfr_grids(gaps, start, rate):
+    """A pipe's frames, converted as they come, are a file's frames converted with the whole
+    list of times known (millisecond times: what matroska gives)."""
+    ms = [start]
+    for g in gaps:
+        ms.append(ms[-1] + g)
+    times = [Fraction(t, 1000) for t in ms]
+    grid = tl.cfr_grid(times, rate)
+    clock = tl.CfrStream(rate)
+    counts = [clock.arrive(t) for t in times][1:] + [clock.end()]
+    assert [i for i, n in enumerate(counts) for _ in range(n)] == list(grid.source)
+    assert tl.CfrStream(rate).end() == 0
+
+
+class _Times:
+    def __init__(self, times):
+        self.times = list(times)
+
+    def next(self):
+        return self.times.pop(0) if self.times else None
+
+
+def test_the_pipe_retimer_repeats_and_drops_one_frame_late():
+    ms = [0, 40, 80, 200, 210, 220, 260]  # a gap of 3 slots, then two frames inside one slot
+    r = ff.PipeRetimer(_Times(Fraction(t, 1000) for t in ms), Fraction(25))
+    out = [f for i in range(len(ms)) for f in r.feed(i)] + r.rest()
+    assert out == list(tl.cfr_grid([Fraction(t, 1000) for t in ms], Fraction(25)).source)
+    assert (r.frames_in, r.frames_out, r.duplicated, r.dropped) == (7, len(out), 2, 1)
+    assert "7 source frames -> 8: 2 duplicated, 1 dropped" in (r.note() or "")
+    # frames without times pass as they come, from the first one missing
+    r = ff.PipeRetimer(_Times([Fraction(0), Fraction(1, 25)]), Fraction(25))
+    assert [f for i in range(4) for f in r.feed(i)] + r.rest() == [0, 1, 2, 3] and r.note() is None
+
+
+def test_frame_times_take_only_their_own_lines():
+    times = ff.FrameTimes()
+    lines = ["[showinfo@ts @ 0x5578] config in time_base: 1/1000, frame_rate: 25/1",
+             "[showinfo@ts @ 0x5578] config out time_base: 0/0, frame_rate: 0/0",
+             "[showinfo@ts @ 0x5578] n:   0 pts:      0 pts_time:0       pos:      747 fmt:yuv420p s:120x160",
+             "[showinfo@ts @ 0x5578]   side data - User Data Unregistered:",
+             "[showinfo@ts @ 0x5578] n:   1 pts:     40 pts_time:0.04    duration:     40 fmt:yuv420p",
+             "[showinfo@ts @ 0x5578] n:   2 pts:NOPTS pts_time:NOPTS",
+             "[h264 @ 0x55] Invalid NAL unit size"]  # fmt: skip
+    assert [times.take(line) for line in lines] == [False, True, True, True, True, True, False]
+    times.end()
+    assert [times.next() for _ in range(5)] == [Fraction(0), Fraction(1, 25), None, None, None]

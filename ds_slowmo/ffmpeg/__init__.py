@@ -6,11 +6,15 @@ ds-slowmo uses are re-exported here."""
 from __future__ import annotations
 
 from .args import is_url, path_arg, preamble
-from .decode import checked_window, constant_rate, decoder_argv, decoder_filters, decoder_input, file_window
-from .encode import RawVideo, VideoOut, concat_argv, png_argv, video_out
+from .decode import (
+    FrameTimes, PipeRetimer, checked_window, constant_rate, decoder_argv, decoder_filters, decoder_input, file_window,
+    vfr_note,
+)  # fmt: skip
+from .encode import RawVideo, VideoOut, concat_argv, png_argv, side_data_note, video_out
 from .parse import (
-    UNSET, AudioStream, Packets, SubtitleStream, VideoInfo, packet_rate, packets_info, parse_first_frame_time,
-    parse_framecrc, parse_input_info, parse_keyframes, parse_output_pix_fmt, parse_y4m_header, rationalize_fps,
+    UNSET, AudioStream, Packets, SubtitleStream, VideoInfo, is_cover_art_only, packet_rate, packets_info,
+    parse_first_frame_time, parse_frame_side_data, parse_framecrc, parse_input_info, parse_keyframes,
+    parse_output_pix_fmt, parse_pipe_info, parse_y4m_aspect, parse_y4m_header, rationalize_fps, FRAME_TIMES,
 )  # fmt: skip
 from .probe import can_write, encoder_pix_fmts, keyframes, probe
 from .process import FFmpegProcess, find_ffmpeg, run_short
@@ -30,6 +34,9 @@ __all__ = [
     "rationalize_fps",
     "parse_input_info",
     "parse_y4m_header",
+    "parse_y4m_aspect",
+    "parse_frame_side_data",
+    "is_cover_art_only",
     "parse_framecrc",
     "packet_rate",
     "packets_info",
@@ -46,9 +53,15 @@ __all__ = [
     "checked_window",
     "constant_rate",
     "file_window",
+    "FrameTimes",
+    "PipeRetimer",
+    "vfr_note",
+    "FRAME_TIMES",
+    "parse_pipe_info",
     "RawVideo",
     "VideoOut",
     "video_out",
+    "side_data_note",
     "concat_argv",
     "png_argv",
 ]

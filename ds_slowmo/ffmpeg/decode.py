@@ -5,19 +5,23 @@ from __future__ import annotations
 
 import bisect
 import logging
+import queue
 from dataclasses import replace
 from fractions import Fraction
-from typing import Optional, Sequence
+from typing import Generic, Optional, Sequence, TypeVar
 
 from .. import timeline as tl
 from ..plan import format_rate
 from .args import path_arg, preamble
-from .parse import VideoInfo, parse_first_frame_time
+from .parse import FRAME_TIMES, VideoInfo, parse_first_frame_time, parse_frame_pts, parse_link
 from .process import run_short
 
 log = logging.getLogger("ds_slowmo")
 
-__all__ = ["decoder_filters", "decoder_input", "decoder_argv", "checked_window", "constant_rate", "file_window"]
+__all__ = [
+    "decoder_filters", "decoder_input", "decoder_argv", "checked_window", "constant_rate", "file_window",
+    "FrameTimes", "PipeRetimer", "vfr_note",
+]  # fmt: skip
 
 
 def _seconds(x: Fraction, places: int = 9) -> str:
@@ -61,7 +65,7 @@ def decoder_argv(
         raise ValueError("a constant-rate conversion clones the last frame forever: give a frame count")
     argv = preamble(exe, level or ("info" if pipe else "warning"), stdin=pipe)
     argv += ["-i", "pipe:0"] if pipe else decoder_input(src, window)
-    argv += ["-map", "0:v:0"]
+    argv += ["-map", "0:V:0"]  # the video, never cover art
     chain = decoder_filters(window, cfr_rate) + list(extra_filters)
     if chain:
         argv += ["-vf", ",".join(chain)]
@@ -92,6 +96,12 @@ def checked_window(
     return windows[-1]
 
 
+def vfr_note(what: str, rate: Fraction, frames_in: int, frames_out: int, duplicated: int, dropped: int) -> str:
+    """What ``-v`` says of a variable-rate input converted to its nominal constant rate."""
+    return (f"variable frame rate{what}: converting to a constant {rate} fps ({frames_in} source frames -> "
+            f"{frames_out}: {duplicated} duplicated, {dropped} dropped)")
+
+
 def constant_rate(info: VideoInfo) -> tuple[VideoInfo, Optional[tl.CfrGrid]]:
     """A variable-rate input as the decoder delivers it after ``fps`` conversion at its nominal
     rate: frame count, times and keyframes of the constant-rate frames (and the grid, for the
@@ -100,11 +110,7 @@ def constant_rate(info: VideoInfo) -> tuple[VideoInfo, Optional[tl.CfrGrid]]:
         return info, None
     grid = tl.cfr_grid(info.frame_times, info.rate)
     keys = sorted({bisect.bisect_left(grid.source, k) for k in info.keyframes} - {grid.count})
-    log.info(
-        "variable frame rate: converting to a constant %s fps (%d source frames -> %d: %d duplicated, %d dropped)",
-        f"{info.rate.numerator}/{info.rate.denominator}" if info.rate.denominator != 1 else info.rate.numerator,
-        info.n_frames, grid.count, grid.duplicated, grid.dropped,
-    )  # fmt: skip
+    log.info("%s", vfr_note("", info.rate, grid.frames, grid.count, grid.duplicated, grid.dropped))
     view = replace(info, n_frames=grid.count, frame_times=grid.times(), keyframes=tuple(keys), start=grid.start,
                    cfr_rate=info.rate)  # fmt: skip
     return view, grid
@@ -118,3 +124,96 @@ def file_window(exe: str, path: str, info: VideoInfo, first: int, count: Optiona
         count = info.n_frames - first  # the cloned last frame would go on forever
     windows = tl.decode_windows(info.frame_times, info.keyframes, first, count)
     return checked_window(exe, path, windows, info.cfr_rate)
+
+
+_END = object()
+
+
+class FrameTimes:
+    """The time of each frame a pipe decoder writes, as its ``showinfo@ts`` prints it: a
+    :class:`~.process.LineTaker` for the decoder's stderr (those lines are kept out of its
+    tail), read in step with the frames. A frame's line is printed before the frame is
+    written, so :meth:`next` never waits for more than the stderr drain to catch up."""
+
+    def __init__(self) -> None:
+        self._q: "queue.Queue[object]" = queue.Queue()  # unbounded: at most the frames still in the pipes
+        self._time_base: Optional[Fraction] = None
+        self._ended = False
+
+    def take(self, line: str) -> bool:
+        if not line.startswith(f"[{FRAME_TIMES} @"):
+            return False
+        link = parse_link(line)
+        if link is not None:  # the header line (the exact rate): kept for the header
+            self._time_base = link[0]
+            return False
+        pts = parse_frame_pts(line)
+        if pts is not None:
+            self._q.put(pts)
+        return True
+
+    def end(self) -> None:
+        self._q.put(_END)
+
+    def next(self) -> Optional[Fraction]:
+        """The next frame's time; ``None`` when it has none (or the decoder said no more)."""
+        if self._ended:
+            return None
+        pts = self._q.get()
+        if pts is _END:
+            self._ended = True
+        if not isinstance(pts, int) or self._time_base is None:
+            return None
+        return pts * self._time_base
+
+
+F = TypeVar("F")
+
+
+class PipeRetimer(Generic[F]):
+    """A pipe's frames converted to its nominal constant rate, as a file's are
+    (:func:`constant_rate`, :func:`~ds_slowmo.timeline.cfr_grid`): each frame is passed on as
+    many times as the ``fps`` rule shows it (0: dropped, 2 or more: repeated), one frame late
+    (its count needs the next frame's time). A constant-rate stream passes unchanged; frames
+    without times pass as they come."""
+
+    def __init__(self, times: FrameTimes, rate: Fraction) -> None:
+        self.times, self.rate, self.clock = times, rate, tl.CfrStream(rate)
+        self.held: Optional[F] = None
+        self.off = False
+        self.frames_in = self.frames_out = self.duplicated = self.dropped = 0
+
+    def feed(self, frame: F) -> list[F]:
+        """The frames to pass on now that ``frame`` came."""
+        self.frames_in += 1
+        t = None if self.off else self.times.next()
+        if t is None:  # no time to go by: as they come
+            out = [] if self.held is None else [self.held]
+            self.off, self.held = True, None
+            return self._shown(out + [frame])
+        n = self.clock.arrive(t)
+        out = self._repeat(n) if self.held is not None else []
+        self.held = frame
+        return out
+
+    def rest(self) -> list[F]:
+        """The frames to pass on at the end of the stream."""
+        out = self._repeat(self.clock.end()) if self.held is not None else []
+        self.held = None
+        return out
+
+    def _repeat(self, n: int) -> list[F]:
+        assert self.held is not None
+        self.dropped += n == 0
+        self.duplicated += max(0, n - 1)
+        return self._shown([self.held] * n)
+
+    def _shown(self, frames: list[F]) -> list[F]:
+        self.frames_out += len(frames)
+        return frames
+
+    def note(self) -> Optional[str]:
+        """What ``-v`` says once the stream ended, when the conversion changed anything."""
+        if not (self.duplicated or self.dropped):
+            return None
+        return vfr_note(" on standard input", self.rate, self.frames_in, self.frames_out, self.duplicated, self.dropped)

@@ -14,7 +14,7 @@ from ..plan import format_rate
 from .args import path_arg, preamble
 from .parse import UNSET
 
-__all__ = ["RawVideo", "VideoOut", "video_out", "concat_argv", "png_argv"]
+__all__ = ["RawVideo", "VideoOut", "video_out", "side_data_note", "concat_argv", "png_argv"]
 
 
 #: the one tag name ffmpeg prints that its options don't take
@@ -54,6 +54,17 @@ class RawVideo:
             return []
         dar = self.sar * self.width / self.height
         return ["-aspect", f"{dar.numerator}:{dar.denominator}"]
+
+
+def side_data_note(mastering_display: Optional[str], content_light: Optional[str]) -> Optional[str]:
+    """The note for HDR metadata the input carries and the output won't: raw frames on a pipe
+    can't bring it to the encoder."""
+    lost = [what for what, value in (("mastering-display", mastering_display), ("content-light", content_light)) if value]
+    if not lost:
+        return None
+    light = f" ({content_light})" if content_light else ""
+    return (f"not kept: the HDR {' and '.join(lost)} metadata{light}; raw frames can't carry it to the encoder "
+            "(set it again with the encoder's own options, e.g. x265's master-display and max-cll)")
 
 
 def concat_argv(exe: str, listing: str, target: str, audio: Sequence[str], source: str,

@@ -22,6 +22,10 @@ __all__ = [
     "count_streams",
     "parse_input_info",
     "parse_y4m_header",
+    "parse_y4m_aspect",
+    "parse_frame_side_data",
+    "is_cover_art_only",
+    "NOTHING_BUT_COVER_ART",
     "parse_framecrc",
     "packet_rate",
     "packets_info",
@@ -31,6 +35,10 @@ __all__ = [
     "parse_encoder_pix_fmts",
     "parse_format_refused",
     "parse_output_pix_fmt",
+    "FRAME_TIMES",
+    "parse_link",
+    "parse_frame_pts",
+    "parse_pipe_info",
     "parse_first_frame_time",
 ]
 
@@ -75,6 +83,7 @@ class VideoInfo:
     subtitles: tuple[SubtitleStream, ...] = ()
     attachments: int = 0
     data_streams: int = 0
+    covers: int = 0  # video streams of one still picture each (cover art), not the video
     field_order: str = "unknown"  # progressive, tt, bb, tb, bt or unknown
     sar: Fraction = Fraction(1)
     rotation: int = 0  # display matrix degrees (information only)
@@ -100,7 +109,7 @@ _STREAM_RE = re.compile(
 _SIZE_RE = re.compile(r"(?<![\w#])(\d{1,5})x(\d{1,5})(?![\w])")
 _FPS_RE = re.compile(r"([\d.]+)(k?) (fps|tbr)")
 _DURATION_RE = re.compile(r"Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)")
-_SAR_RE = re.compile(r"\[SAR (\d+):(\d+) DAR")
+_SAR_RE = re.compile(r"\bSAR (\d+):(\d+) DAR")  # "[SAR 4:3 DAR 16:9]", and a y4m input's "SAR 4:3 DAR 16:9"
 _HZ_RE = re.compile(r"(\d+) Hz, ([^,]+)")
 _ROTATION_RE = re.compile(r"display ?matrix: rotation of (-?[\d.]+) degrees", re.IGNORECASE)
 _MASTERING_RE = re.compile(r"^\s*mastering display metadata[:,] *(.*?)\s*$", re.IGNORECASE | re.MULTILINE)
@@ -149,8 +158,11 @@ def parse_input_info(stderr: str) -> VideoInfo:
     and the duration. Raises :class:`InputError` when there is no video."""
     block = input_block(stderr)
     streams = list(_STREAM_RE.finditer(block))
-    video = next((m for m in streams if m.group("kind") == "Video"), None)
+    videos = [m for m in streams if m.group("kind") == "Video"]
+    video = next((m for m in videos if not _is_cover(m)), None)
     if video is None:
+        if videos:
+            raise InputError(NOTHING_BUT_COVER_ART)
         raise InputError("the input has no video stream that ffmpeg can read")
     rest = video.group("rest")
     size = _SIZE_RE.search(rest)
@@ -172,10 +184,27 @@ def parse_input_info(stderr: str) -> VideoInfo:
         audio=tuple(_audio_stream(m) for m in streams if m.group("kind") == "Audio"),
         subtitles=tuple(SubtitleStream(int(m.group("index")), _codec(m.group("rest")))
                         for m in streams if m.group("kind") == "Subtitle"),
-        attachments=sum(m.group("kind") == "Attachment" for m in streams),
+        attachments=sum(m.group("kind") == "Attachment" for m in streams), covers=sum(map(_is_cover, videos)),
         data_streams=sum(m.group("kind") == "Data" for m in streams),
         **_pix_details(rest), **side,
     )  # fmt: skip
+
+
+#: what an input whose only pictures are cover art (an mp3's, say) is told
+NOTHING_BUT_COVER_ART = ("the input has no video, only a still picture (cover art, an attached picture): "
+                         "there is nothing to slow down")
+
+
+def _is_cover(stream: "re.Match[str]") -> bool:
+    """A video stream that is one still picture: cover art, a thumbnail (ffmpeg's ``-map 0:V``
+    leaves these out)."""
+    return stream.group("rest").rstrip().endswith(("(attached pic)", "(still image)"))
+
+
+def is_cover_art_only(stderr: str) -> bool:
+    """Does the ``Input #0`` block list video streams, all of them cover art?"""
+    videos = [m for m in _STREAM_RE.finditer(input_block(stderr)) if m.group("kind") == "Video"]
+    return bool(videos) and all(_is_cover(m) for m in videos)
 
 
 def _codec(rest: str) -> str:
@@ -281,6 +310,16 @@ def parse_y4m_header(header: bytes) -> tuple[int, int, Fraction]:
         raise InputError(f"unreadable y4m header from ffmpeg: {line!r}") from None
 
 
+def parse_y4m_aspect(header: bytes) -> Optional[Fraction]:
+    """The sample aspect ratio of a y4m header (``A3:4``); ``None`` when it is unset
+    (``A0:0``) or absent. For a decoded rotated frame it is the upright picture's."""
+    line = header.split(b"\n", 1)[0].decode("ascii", "replace")
+    m = re.search(r" A(\d+):(\d+)(?: |$)", line)
+    if not m or not int(m.group(1)) or not int(m.group(2)):
+        return None
+    return Fraction(int(m.group(1)), int(m.group(2)))
+
+
 @dataclass(frozen=True)
 class Packets:
     """One output stream of a ``-c copy -f framecrc`` run: time base, and each packet's pts
@@ -384,6 +423,21 @@ def decoded_starts(info: VideoInfo, times: dict[str, Fraction]) -> VideoInfo:
     return replace(info, audio=audio)
 
 
+_FRAME_SIDE_RE = re.compile(
+    r"^\[showinfo@v @ [^\]]*\] +side data - (?:(?P<md>mastering display(?: metadata)?)|(?P<cl>content light level"
+    r"(?: information| metadata))): *(?P<value>.*?)\s*$", re.IGNORECASE | re.MULTILINE)
+
+
+def parse_frame_side_data(stderr: str) -> dict[str, str]:
+    """HDR metadata carried in the stream itself (SEI of HEVC, say), which only a decoded
+    frame shows: ``mastering_display`` and ``content_light`` from what ``showinfo@v`` said of
+    the first frame (ffmpeg 5.1 and 9.0 word them differently)."""
+    found: dict[str, str] = {}
+    for m in _FRAME_SIDE_RE.finditer(stderr):
+        found.setdefault("mastering_display" if m.group("md") else "content_light", m.group("value"))
+    return found
+
+
 _TB_RE = re.compile(r"config in time_base: (\d+)/(\d+)")
 _KEY_RE = re.compile(r"\bn: *\d+ pts: *(-?\d+) ")
 
@@ -426,6 +480,53 @@ def parse_output_pix_fmt(header: str) -> Optional[str]:
     """The pixel format of the first output stream in ffmpeg's header (what a decoder writes)."""
     m = _OUT_STREAM_RE.search(header)
     return _pix_fmt(m.group("rest")) if m else None
+
+
+#: the instance name of the pipe decoder's ``showinfo``: the exact rate and each frame's time
+FRAME_TIMES = "showinfo@ts"
+_LINK_RE = re.compile(r"^\[" + FRAME_TIMES + r" @ [^\]]*\] config in time_base: (\d+)/(\d+), frame_rate: (\d+)/(\d+)",
+                      re.MULTILINE)  # fmt: skip
+_FRAME_PTS_RE = re.compile(r"^\[" + FRAME_TIMES + r" @ [^\]]*\] n: *\d+ pts: *(-?\d+|NOPTS) ")
+
+
+def parse_link(stderr: str) -> Optional[tuple[Fraction, Optional[Fraction]]]:
+    """The time base and the exact frame rate (``None``: unknown) of the frames the pipe
+    decoder's ``showinfo@ts`` sees (ffmpeg prints rates rounded everywhere else: 16.67 fps)."""
+    m = _LINK_RE.search(stderr)
+    if not m:
+        return None
+    tb_num, tb_den, num, den = (int(g) for g in m.groups())
+    if not tb_num or not tb_den:
+        return None
+    return Fraction(tb_num, tb_den), Fraction(num, den) if num and den else None
+
+
+def parse_frame_pts(line: str) -> "Optional[int | str]":
+    """The pts of one ``showinfo@ts`` frame line (``"NOPTS"`` when the frame has none);
+    ``None`` for any other line."""
+    m = _FRAME_PTS_RE.match(line)
+    if not m:
+        return None
+    return m.group(1) if m.group(1) == "NOPTS" else int(m.group(1))
+
+
+def parse_pipe_info(header: str) -> VideoInfo:
+    """What a pipe decoder's header says of its stream: the ``Input #0`` block, with the size
+    and SAR it writes (upright: a rotated stream is turned before it is written) and the
+    exact rate of ``showinfo@ts``. Raises :class:`InputError` when there is no video, or
+    when the decoder ended before writing any frame (no output stream)."""
+    info = parse_input_info(header)
+    out = _OUT_STREAM_RE.search(header)
+    size = _SIZE_RE.search(out.group("rest")) if out else None
+    if out is None or size is None:
+        raise InputError("the decoder ended before its first frame")
+    sar = _SAR_RE.search(out.group("rest"))
+    link = parse_link(header)
+    return replace(
+        info, width=int(size.group(1)), height=int(size.group(2)),
+        sar=Fraction(int(sar.group(1)), int(sar.group(2))) if sar and int(sar.group(1)) and int(sar.group(2)) else info.sar,
+        rate=link[1] if link and link[1] else info.rate,
+    )  # fmt: skip
 
 
 _SHOWINFO_PTS_RE = re.compile(r"\bn: *0 pts: *(-?\d+) ")

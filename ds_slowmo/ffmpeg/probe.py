@@ -10,8 +10,9 @@ from typing import Optional
 from ..errors import InputError, ffmpeg_said
 from .args import path_arg, preamble
 from .parse import (
-    VideoInfo, count_streams, decoded_starts, input_block, packets_info, parse_encoder_pix_fmts, parse_first_times,
-    parse_format_refused, parse_framecrc, parse_input_info, parse_keyframes, parse_y4m_header,
+    NOTHING_BUT_COVER_ART, VideoInfo, count_streams, decoded_starts, input_block, is_cover_art_only, packets_info,
+    parse_encoder_pix_fmts, parse_first_times, parse_format_refused, parse_frame_side_data, parse_framecrc,
+    parse_input_info, parse_keyframes, parse_y4m_aspect, parse_y4m_header,
 )  # fmt: skip
 from .process import find_ffmpeg, run_short
 
@@ -24,7 +25,7 @@ def probe(path: str, ffmpeg: Optional[str] = None) -> VideoInfo:
     copy) in one run; the exact nominal rate from the header of a one-frame y4m in a second
     (in one run, ffmpeg 5.1 would decode the whole file for that one frame)."""
     exe = ffmpeg or find_ffmpeg()
-    argv = preamble(exe, "verbose") + ["-i", path_arg(path), "-map", "0:v:0", "-map", "0:a?", "-c", "copy",
+    argv = preamble(exe, "verbose") + ["-i", path_arg(path), "-map", "0:V:0", "-map", "0:a?", "-c", "copy",
                                        "-f", "framecrc", "pipe:1"]  # fmt: skip
     code, out, err = run_short(argv, "probe", check=False)
     header = b""
@@ -35,12 +36,17 @@ def probe(path: str, ffmpeg: Optional[str] = None) -> VideoInfo:
     if code != 0 or not header:
         if "Stream #0" in err and "Video:" not in input_block(err):
             raise InputError(f"{path} has no video stream")
+        if is_cover_art_only(err):
+            raise InputError(f"{path}: {NOTHING_BUT_COVER_ART}")
         said = ffmpeg_said(err, 2)
         raise InputError(f"ffmpeg cannot read {path} as a video" + (f" (ffmpeg said: {said})" if said else ""))
     info = parse_input_info(err)
-    width, height, rate = parse_y4m_header(header)
-    info = replace(info, width=width, height=height, rate=rate)
+    width, height, rate = parse_y4m_header(header)  # the upright picture, as the decoder delivers it
+    info = replace(info, width=width, height=height, rate=rate, sar=parse_y4m_aspect(header) or info.sar)
     info = packets_info(info, parse_framecrc(out.decode("ascii", "replace")))
+    side = parse_frame_side_data(first)  # HDR metadata carried in the stream itself shows on a decoded frame
+    info = replace(info, mastering_display=info.mastering_display or side.get("mastering_display"),
+                   content_light=info.content_light or side.get("content_light"))  # fmt: skip
     return decoded_starts(info, parse_first_times(first))
 
 
@@ -48,7 +54,7 @@ def first_frames_argv(exe: str, path: str, n_audio: int) -> list[str]:
     """Decode the first video frame (as a one-frame y4m on stdout: its header has the exact
     rate and the upright size) and each audio track's first sample, saying their times
     (``showinfo@v``, ``ashowinfo@aJ``) on the timeline the encoder's audio input has."""
-    chains = ["[0:v:0]trim=end_frame=1,showinfo@v[v]"] + [
+    chains = ["[0:V:0]trim=end_frame=1,showinfo@v[v]"] + [
         f"[0:a:{j}]atrim=end_sample=1,ashowinfo@a{j}[a{j}]" for j in range(n_audio)]  # fmt: skip
     audio = [a for j in range(n_audio) for a in ("-map", f"[a{j}]")]
     return preamble(exe, "info") + ["-i", path_arg(path), "-filter_complex", ";".join(chains),
@@ -63,7 +69,7 @@ def keyframes(path: str, rate: Fraction, ffmpeg: Optional[str] = None) -> list[i
     checked."""
     exe = ffmpeg or find_ffmpeg()
     argv = [*preamble(exe, "info"), "-skip_frame", "nokey", "-i", path_arg(path),
-            "-map", "0:v:0", "-vf", "showinfo", "-f", "null", "-"]  # fmt: skip
+            "-map", "0:V:0", "-vf", "showinfo", "-f", "null", "-"]  # fmt: skip
     _, _, err = run_short(argv, f"listing the keyframes of {path}")
     return parse_keyframes(err, rate)
 

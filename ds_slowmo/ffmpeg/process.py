@@ -15,11 +15,11 @@ except ImportError:  # pragma: no cover - not on Windows
 import shutil
 import subprocess
 import threading
-from typing import IO, Any, Callable, Optional, Sequence
+from typing import IO, Any, Callable, Optional, Protocol, Sequence
 
 from ..errors import FFmpegError, SlowmoError
 
-__all__ = ["find_ffmpeg", "FFmpegProcess", "run_short", "widen_pipe"]
+__all__ = ["find_ffmpeg", "FFmpegProcess", "LineTaker", "run_short", "widen_pipe"]
 
 
 def find_ffmpeg() -> str:
@@ -43,29 +43,52 @@ def find_ffmpeg() -> str:
     return exe
 
 
-class _StderrDrain(threading.Thread):
-    """Reads a process's stderr to EOF, keeping the first lines (stream info) and a tail."""
+class LineTaker(Protocol):
+    """Takes the stderr lines that are its own (``take`` returns True), and hears the end."""
 
-    def __init__(self, stream: IO[bytes], head_lines: int = 400, tail_lines: int = 40) -> None:
+    def take(self, line: str) -> bool: ...
+
+    def end(self) -> None: ...
+
+
+class _StderrDrain(threading.Thread):
+    """Reads a process's stderr to EOF, keeping the first lines (stream info) and a tail.
+
+    ``take`` (optional, a :class:`LineTaker`) sees every line first; a line it takes is its
+    own (a per-frame report, say) and is kept out of the head and the tail; it is told the end. ``header_done`` is set
+    once ffmpeg has described its first output stream (the ``Stream #0:0`` line after
+    ``Output #0``: by then the input, the filter graph's settings and the output are all
+    printed), or at EOF."""
+
+    def __init__(self, stream: IO[bytes], head_lines: int = 400, tail_lines: int = 40,
+                 take: "Optional[LineTaker]" = None) -> None:  # fmt: skip
         super().__init__(daemon=True, name="ffmpeg-stderr")
-        self._stream = stream
+        self._stream, self._take = stream, take
         self.head: list[str] = []
         self._head_max = head_lines
         self._tail: collections.deque[str] = collections.deque(maxlen=tail_lines)
-        self.header_done = threading.Event()  # set at "Stream mapping:"/"Output #0" or EOF
+        self.lines = 0  # kept lines seen (head and tail hold all of them while this is small)
+        self.header_done = threading.Event()
         self._lock = threading.Lock()
 
     def run(self) -> None:
+        output = False
         try:
             for raw in iter(self._stream.readline, b""):
                 line = raw.decode("utf-8", "replace").rstrip("\r\n")
+                if self._take is not None and self._take.take(line):
+                    continue
                 with self._lock:
                     if len(self.head) < self._head_max:
                         self.head.append(line)
                     self._tail.append(line)
-                if line.startswith(("Stream mapping:", "Output #0", "Press [q]")):
+                    self.lines += 1
+                output = output or line.startswith("Output #0")
+                if output and line.lstrip().startswith("Stream #0:0"):
                     self.header_done.set()
         finally:
+            if self._take is not None:
+                self._take.end()
             self.header_done.set()
             self._stream.close()
 
@@ -76,6 +99,14 @@ class _StderrDrain(threading.Thread):
     def head_text(self) -> str:
         with self._lock:
             return "\n".join(self.head)
+
+    def text(self) -> str:
+        """Everything kept: all lines while they fit the head and the tail, else both."""
+        with self._lock:
+            if self.lines <= len(self.head):
+                return "\n".join(self.head)
+            tail = list(self._tail)[max(0, len(self.head) + len(self._tail) - self.lines) :]
+            return "\n".join(self.head + tail)
 
 
 def widen_pipe(fd: int, size: int = 1 << 20) -> None:
@@ -107,6 +138,7 @@ class FFmpegProcess:
         stdin: Any = subprocess.DEVNULL,
         stdout: Any = subprocess.DEVNULL,
         pass_fds: Sequence[int] = (),
+        take: Optional[LineTaker] = None,
     ) -> None:
         self.role = role
         self.argv = list(argv)
@@ -125,7 +157,7 @@ class FFmpegProcess:
             if pipe is not None:
                 widen_pipe(pipe.fileno())
         assert self.proc.stderr is not None
-        self._drain = _StderrDrain(self.proc.stderr)
+        self._drain = _StderrDrain(self.proc.stderr, take=take)
         self._drain.start()
 
     # -- use ---------------------------------------------------------------------------------
@@ -142,8 +174,13 @@ class FFmpegProcess:
     def stderr_tail(self) -> str:
         return self._drain.tail()
 
+    def stderr_text(self) -> str:
+        """All of stderr that was kept (its first 400 lines and its last 40)."""
+        return self._drain.text()
+
     def wait_header(self) -> str:
-        """Block until ffmpeg has printed its stream info (or died); return what it printed."""
+        """Block until ffmpeg has described its input, filters and first output stream (or
+        died); return what it printed."""
         self._drain.header_done.wait()
         return self._drain.head_text()
 
