@@ -1,9 +1,10 @@
 """Looking at a result before publishing it: a side-by-side video and a contact sheet of a gap.
 
-- ``--compare OUT``: original on the left, result on the right, labelled, time-aligned: output
-  frame ``k`` (shown at ``k / out_rate``) sits beside the original frame shown at that same
-  moment, so inside a slowed stretch the right side visibly falls behind. The original comes
-  from a second decoder of the input file, so memory stays bounded however far it runs ahead.
+- ``--compare OUT``: original on the left, result on the right, labelled, at the same moment:
+  beside output frame ``k`` is the source frame it comes from (a kept frame is itself), or for
+  an in-between the source frame nearest its position, so inside a slowed stretch the left
+  side holds each source frame while the right side moves through the gap. The original
+  comes from a second decoder of the input file, so memory stays bounded.
 - ``--inspect GAP``: one PNG with the gap's left frame, its in-betweens and its right frame.
 
 Labels are drawn by ffmpeg's ``drawtext`` with a system TrueType font; with no font on the
@@ -29,10 +30,10 @@ from .errors import UsageError
 from .job import Job
 from .source import Original
 from .stage import CUT
-from .plan import format_rate
+from .plan import Plan, format_rate
 from .taps import FedEncoder
 
-__all__ = ["find_font", "label_filter", "CompareTap", "InspectTap", "compare_argv", "inspect_window"]
+__all__ = ["find_font", "label_filter", "CompareTap", "InspectTap", "compare_argv", "inspect_window", "nearest_source_timing"]
 
 log = logging.getLogger("ds_slowmo")
 
@@ -84,8 +85,8 @@ def label_filter(labels: Sequence[tuple[str, int]], height: int) -> Optional[str
 class CompareTap(FedEncoder):
     """``--compare``: an encoder that reads our result on stdin and the original file itself,
     puts them side by side (original left) and labels them. The original is retimed to the
-    output clock (frame ``j`` shows at ``j / in_rate``, the last one held), so output frame
-    ``k`` sits beside the original shown at ``k / out_rate``."""
+    plan (:func:`nearest_source_timing`), so output frame ``k`` sits beside the source frame
+    it comes from, or the nearest one."""
 
     def __init__(self, job: Job, raw: ff.RawVideo, original: Original, model_name: str, stack: ExitStack) -> None:
         cfg = job.cfg
@@ -108,13 +109,30 @@ def compare_argv(exe: str, job: Job, raw: ff.RawVideo, original: Original, model
     ext = os.path.splitext(cfg.compare)[1].lower()
     video = ff.video_out(ext, wide, cfg.crf, (), lambda e: ff.encoder_pix_fmts(exe, e))
     first = [*original.filters] + ([f"trim=end_frame={original.count}"] if original.count is not None else [])
-    retime = [f"setpts=N/({format_rate(plan.in_rate)}*TB)", f"fps={format_rate(plan.out_rate)}",
-              "tpad=stop=-1:stop_mode=clone", f"format={raw.pix_fmt}"]  # fmt: skip
+    retime = [*nearest_source_timing(plan, job.window.first), "tpad=stop=-1:stop_mode=clone", f"format={raw.pix_fmt}"]
     after = [f for f in (labels, *video.filters) if f]
-    graph = (f"[1:v]{','.join(first + retime)}[o];[o][0:v]hstack=inputs=2:shortest=1"
+    graph = (f"[1:V:0]{','.join(first + retime)}[o];[o][0:v]hstack=inputs=2:shortest=1"
              + "".join(f",{f}" for f in after) + "[v]")  # fmt: skip
     return (ff.preamble(exe, stdin=True) + raw.input_args() + original.input_args
             + ["-filter_complex", graph, "-map", "[v]", *video.args, "-y", ff.path_arg(target)])  # fmt: skip
+
+
+def nearest_source_timing(plan: Plan, first: int) -> list[str]:
+    """Filters that time the original's frames (``first`` the first one decoded) so that
+    output frame ``k`` shows the source frame it comes from, or the nearest one to its
+    position (halfway goes to the earlier frame): source frame ``j`` is put at output frame
+    :meth:`Plan.nearest_source` ``(j)``, spelled as an ffmpeg expression of ``N`` (integer
+    arithmetic, exact in doubles), and ``fps`` keeps the last frame of each output instant and
+    repeats it until the next."""
+    q = plan.in_rate / plan.out_rate  # output instants fall every p ticks, a unit of stretch is d
+    p, d = q.numerator, q.denominator
+    f, ts = plan.factor - 1, plan.trim_start
+    i = f"(N+{first - 1})"  # the frame before j
+    spans = [(max(a, ts), b) for a, b in plan.slowed]
+    slowed = "".join(f"+{2 * f}*(clip({i},{a},{b})-{a})+{f}*gte({i},{a})*lt({i},{b})" for a, b in spans)
+    twice = f"(2*({i}-{ts})+1{slowed})"  # 2 * weight_before(j - 1) + stretch(j - 1)
+    pts = f"if(lte(N+{first},{ts}),0,floor({twice}*{d}/{2 * p})+1)"
+    return [f"settb={format_rate(1 / plan.out_rate)}", f"setpts='{pts}'", f"fps={format_rate(plan.out_rate)}"]
 
 
 class InspectTap:
@@ -167,4 +185,10 @@ def inspect_window(job: Job) -> tuple[int, int]:
     if not (plan.keeps(g) and plan.keeps(g + 1)) or (n is not None and g + 1 >= n):
         kept = f"{plan.trim_start}..{'' if n is None else plan.kept(n).stop - 2}"
         raise UsageError(f"--inspect {g}: gap {g} (frames {g} and {g + 1}) is not in the kept input (gaps {kept})")
+    if not any(u for u in plan.frames_at(g, False)):
+        slowed = ", ".join(f"{a}..{b - 1}" for a, b in plan.slowed)
+        where = f"one of the slowed gaps ({slowed})" if slowed else "a gap inside a --range"
+        raise UsageError(f"--inspect {g}: no in-between is made in gap {g} (it is not slowed down, so the sheet would "
+                         f"show frames {g} and {g + 1} alone); inspect {where}, or slow just that gap with "
+                         f"--trim {g}:{g + 2}")  # fmt: skip
     return plan.output_index(g), plan.output_index(g + 1)

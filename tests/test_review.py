@@ -4,13 +4,16 @@ the side-by-side view and the contact sheet."""
 from __future__ import annotations
 
 import subprocess
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import decode_frames, probe_video, run_cli
+from helpers import decode_frames, run_cli
 
 from ds_slowmo.analysis import cut_score, is_cut, is_duplicate, thumbnail
+from ds_slowmo.config import Config
+from ds_slowmo.plan import Copy, build_plan
 from ds_slowmo.ffmpeg import find_ffmpeg
 from ds_slowmo.samples import sample_path
 
@@ -132,25 +135,39 @@ def test_duplicate_detector_sees_a_small_moving_object():
     assert is_duplicate(thumbnail(a), thumbnail(noisy))
 
 
-def test_compare_side_by_side(bikes, bikes_frames, tmp_path):
-    out, cmp = tmp_path / "o.mkv", tmp_path / "cmp.mkv"
-    proc = run_cli(str(bikes), "-o", str(out), "--compare", str(cmp), "--factor", "4", "--trim", "40:60")
+def nearest_sources(plan, n):
+    """For each output frame, the source frame it comes from, or the nearest to its position
+    (halfway: the earlier one); the last frame's holds show the last frame."""
+    out = []
+    for step in plan.steps(n):
+        out.append(step.src if isinstance(step, Copy) else step.left + (step.t > Fraction(1, 2)))
+    return out
+
+
+@pytest.mark.parametrize("args", [
+    ["--factor", "4", "--trim", "40:60"],
+    ["--factor", "3", "--trim", "40:60", "--range", "45:50"],
+    ["--fps", "60", "--trim", "40:52"],
+    ["--fps", "10", "--trim", "40:60"],
+])  # fmt: skip
+def test_compare_shows_each_output_frames_own_moment(bikes, bikes_frames, tmp_path, args):
+    """The left pane of output frame k is the source frame that frame comes from, or the
+    nearest one: both panes show the same moment (the left played the original at its own
+    pace, and froze on its last frame for the end of the output)."""
+    out, cmp = tmp_path / "o.nut", tmp_path / "cmp.nut"
+    proc = run_cli(str(bikes), "-o", str(out), "--compare", str(cmp), *args, env={"DS_SLOWMO_FONT": "/nonexistent"})
     assert proc.returncode == 0, proc.stderr
-    info, cinfo = probe_video(out), probe_video(cmp)
-    assert (cinfo["width"], cinfo["height"]) == (2 * info["width"], info["height"])
-    assert cinfo["frames"] == info["frames"] == 19 * 4 + 1 and cinfo["rate"] == info["rate"]
     result, side = decode_frames(out), decode_frames(cmp)
-    w = info["width"]
-    rows = slice(40, None)  # below the labels
-    for k in (0, 10, 30, 60):
-        right, left = side[k, rows, w:], side[k, rows, :w]
-        assert mse(right, result[k, rows]) < 30  # the result, as written
-        # the original at the same moment: source frame 40 + k, held at the end of the trim
-        j = min(40 + k, 59)
-        errors = {c: mse(left, bikes_frames[c, rows]) for c in range(40, 60)}
-        assert min(errors, key=errors.get) == j, (k, j)
-    # inside the slowed stretch the result falls behind the original
-    assert mse(side[60, rows, :w], side[60, rows, w:]) > 100
+    w = bikes_frames.shape[2]
+    assert side.shape[0] == result.shape[0] and side.shape[2] == 2 * w
+    assert np.array_equal(side[:, :, w:], result)  # the right pane is the result, exactly
+    cfg = Config.from_strings(input=str(bikes), output=str(out), **{a[2:].replace("range", "ranges"): b for a, b in zip(args[::2], args[1::2])})
+    plan = build_plan(mode=cfg.mode, factor=cfg.factor, rate=Fraction(25), n_frames=len(bikes_frames), ranges=cfg.ranges,
+                      trim=cfg.trim, target=cfg.fps)  # fmt: skip
+    want = nearest_sources(plan, len(bikes_frames))
+    assert len(want) == len(side)
+    for k, j in enumerate(want):
+        assert np.array_equal(side[k, :, :w], bikes_frames[j]), (k, j)
 
 
 def test_compare_needs_a_file_input():
@@ -184,6 +201,20 @@ def test_inspect_contact_sheet(bikes, bikes_frames, tmp_path):
 def test_inspect_gap_outside_the_input(bikes, tmp_path):
     proc = run_cli(str(bikes), "-o", str(tmp_path / "o.mp4"), "--inspect", "249")
     assert proc.returncode == 2 and "--inspect 249" in proc.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--factor", "4", "--range", "40:50"], "inspect one of the slowed gaps (40..49), or slow just that gap with --trim 29:31"),
+    (["--fps", "10", "--trim", "20:40"], "gap 29 (it is not slowed down"),
+])  # fmt: skip
+def test_inspect_of_a_gap_without_inbetweens_says_so(bikes, tmp_path, args, needle):
+    """It silently wrote a sheet of two frames and no in-betweens, after the whole run."""
+    proc = run_cli(str(bikes), "-o", str(tmp_path / "o.mp4"), *args, "--inspect", "29",
+                   "--inspect-output", str(tmp_path / "gap.png"))  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--inspect 29: no in-between is made" in lines[0] and needle in lines[0], lines
     assert list(tmp_path.iterdir()) == []
 
 
