@@ -19,7 +19,6 @@ import logging
 import os
 import pickle
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -39,6 +38,7 @@ from .errors import SlowmoError, UsageError
 from .feeds import Feeds
 from .job import Job, prepare
 from .models import load_model
+from .raycluster import connect
 from .stats import RunStats
 from .streams import source_streams
 from .worker import Task, TaskResult, run_task
@@ -128,16 +128,7 @@ class RayExecutor:
             raise UsageError("--ray needs Ray: pip install 'ds-slowmo[ray]'") from None
         self.ray = ray
         if not ray.is_initialized():
-            kwargs: dict[str, Any] = {"logging_level": logging.WARNING, "log_to_driver": False}
-            if address and address not in ("local", "auto"):
-                _check_reachable(address)
-                kwargs["address"] = address
-            try:
-                ray.init(**kwargs)
-            except ConnectionError as exc:
-                where = address or "$RAY_ADDRESS"
-                raise SlowmoError(f"cannot reach the Ray cluster at {where} ({str(exc).splitlines()[0]}); "
-                                  "check it with `ray status`") from None  # fmt: skip
+            connect(ray, address)
         self.remote = ray.remote(num_cpus=cpus_per_task, num_gpus=1 if gpu else 0, max_retries=0)(run_task)
 
     def run(self, tasks: Iterable[Task]) -> Iterator[tuple[Task, TaskResult]]:
@@ -158,15 +149,6 @@ class RayExecutor:
                     self.ray.cancel(r, force=True)
                 except Exception:  # noqa: BLE001 - best-effort cancel of tasks that may have finished
                     log.debug("could not cancel a Ray task", exc_info=True)
-
-
-def _check_reachable(address: str) -> None:
-    """A cluster that doesn't answer is one line at once, not Ray's retries and a traceback."""
-    host, _, port = address.split("://", 1)[-1].rpartition(":")
-    try:
-        socket.create_connection((host or "127.0.0.1", int(port)), timeout=5).close()
-    except (OSError, ValueError) as exc:
-        raise SlowmoError(f"cannot reach the Ray cluster at {address} ({exc}); check it with `ray status`") from None
 
 
 def make_executor(cfg: Config) -> Executor:
@@ -209,14 +191,20 @@ def work_folder(output: str) -> Path:
 
 @contextmanager
 def locked_folder(folder: Path, output: str) -> Iterator[Path]:
-    """The work folder, held by this run alone (an exclusive lock on a file inside it)."""
+    """The work folder, held by this run alone (an exclusive lock on a file inside it). A
+    folder that holds nothing but its lock when the run ends (it failed before any chunk was
+    done) goes: there is nothing in it to resume."""
     folder.mkdir(exist_ok=True)
     with open(folder / ".lock", "w") as fh:
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise SlowmoError(f"another ds-slowmo run is writing {output} (its work folder {folder} is locked)") from None
-        yield folder
+        try:
+            yield folder
+        finally:
+            if folder.is_dir() and {p.name for p in folder.iterdir()} <= {".lock", "concat.txt"}:
+                shutil.rmtree(folder, ignore_errors=True)
 
 
 def run_chunked(cfg: Config, executor: Optional[Executor] = None) -> RunStats:
@@ -236,11 +224,12 @@ def run_chunked(cfg: Config, executor: Optional[Executor] = None) -> RunStats:
     info = job.info
     keys = list(info.keyframes) if info.frame_times is not None else ff.keyframes(cfg.input, job.plan.in_rate, exe)
     chunks = chunk_plan(job.plan, n, keys, max(1, round(cfg.chunk_seconds * job.plan.in_rate)))
+    executor = executor or make_executor(cfg)  # a cluster that can't be joined fails before the work folder is made
     with locked_folder(work_folder(cfg.output), cfg.output) as folder:
         manifest = Manifest.open(folder / "manifest.json", {"input": input_fingerprint(cfg.input), "options": options_key(cfg)})
         files = {c.index: folder / f"chunk-{c.index:04d}{os.path.splitext(cfg.output)[1]}" for c in chunks}
         stats = RunStats.of(job, cfg.model)
-        _run_chunks(job, chunks, files, manifest, executor or make_executor(cfg), stats)
+        _run_chunks(job, chunks, files, manifest, executor, stats)
         _join(exe, job, [files[c.index] for c in chunks], folder)
     shutil.rmtree(folder)
     stats.frames_in, stats.frames_out = n, job.plan.output_count(n)

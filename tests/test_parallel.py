@@ -4,12 +4,16 @@ processes and on a local Ray cluster."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from fractions import Fraction
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 import pytest
@@ -260,6 +264,79 @@ def test_an_unreachable_ray_cluster_is_one_line(clip50, tmp_path):
     assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "cannot reach the Ray cluster at 127.0.0.1:1" in lines[0] and "ray status" in lines[0]
+    assert list(tmp_path.iterdir()) == []  # no work folder with an empty .lock in it
+
+
+def test_token_authentication_is_named_with_its_fix(monkeypatch, tmp_path):
+    """Ray says only "Failed to connect" (its reason is behind it, or in its own lines)."""
+    from ds_slowmo.raycluster import auth_problem
+
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.ray/auth_token
+    said = "RuntimeError: ... ray.exceptions.AuthenticationError: RPC error: InvalidAuthToken: token is missing"
+    off = auth_problem("h:6380", said, {})
+    assert off and "requires token authentication" in off and "RAY_AUTH_MODE=token" in off and "ray get-auth-token" in off
+    none = auth_problem("h:6380", said, {"RAY_AUTH_MODE": "token"})
+    assert none and "has no token" in none
+    wrong = auth_problem("h:6380", said, {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": "abc"})
+    assert wrong and "refused this machine's authentication token" in wrong
+    assert auth_problem("h:6380", "ConnectionError: Failed to connect to Ray cluster", {}) is None
+
+
+CLUSTER = r"""
+set -u
+ip link set lo up
+RAY="$BIN/ray"
+export HOME="$WORK/head-home" RAY_USAGE_STATS_ENABLED=0
+trap 'RAY_AUTH_MODE=token "$RAY" stop --force > /dev/null 2>&1' EXIT TERM
+RAY_AUTH_MODE=token "$RAY" get-auth-token --generate > /dev/null 2>&1
+RAY_AUTH_MODE=token "$RAY" start --head --node-ip-address=127.0.0.1 --port=6380 --num-cpus=2 \
+    --include-dashboard=false --disable-usage-stats --temp-dir="$RAYTMP" > "$WORK/head.log" 2>&1 || exit 3
+TOKEN=$(cat "$HOME/.ray/auth_token")
+export HOME="$WORK/client-home"
+mapfile -t ARGS < "$WORK/args"
+"$BIN/python" -m ds_slowmo "$SRC" -o "$WORK/no-token.mkv" --ray 127.0.0.1:6380 --jobs 2 "${ARGS[@]}" 2> "$WORK/no-token.err"
+echo $? > "$WORK/no-token.rc"
+RAY_AUTH_MODE=token RAY_AUTH_TOKEN="$TOKEN" "$BIN/python" -m ds_slowmo "$SRC" -o "$WORK/ray.mkv" --ray 127.0.0.1:6380 \
+    --jobs 2 "${ARGS[@]}" 2> "$WORK/ray.err"
+echo $? > "$WORK/ray.rc"
+"""
+
+
+def _loopback_namespace() -> Optional[str]:
+    """Why a loopback-only network namespace can't be had here (``None``: it can)."""
+    if shutil.which("unshare") is None or shutil.which("ip") is None:
+        return "unshare or ip is not installed"
+    probe = subprocess.run(["unshare", "-rn", "sh", "-c", "ip link set lo up"], capture_output=True, text=True)
+    return None if probe.returncode == 0 else f"unshare -rn fails here: {probe.stderr.strip()}"
+
+
+def test_a_real_ray_cluster_with_token_authentication(long_clip, single_run, tmp_path):
+    """A real head (``ray start --head``, token authentication on) in a network namespace with
+    only loopback up: a client without the token is told so in one line (it was "cannot
+    reach ... check it with ray status"); with RAY_AUTH_MODE=token and the token, the frames
+    are the single run's."""
+    pytest.importorskip("ray")
+    ray_cli = Path(sys.executable).parent / "ray"
+    why = _loopback_namespace() or (None if ray_cli.exists() else f"no ray command beside {sys.executable}")
+    if why:
+        pytest.skip(why)
+    ray_tmp = Path(tempfile.mkdtemp(prefix="dsr", dir="/tmp"))  # Ray's socket paths must stay short
+    (tmp_path / "args").write_text("\n".join(COMMON + LOSSLESS) + "\n")
+    env = {**os.environ, "BIN": str(ray_cli.parent), "WORK": str(tmp_path), "RAYTMP": str(ray_tmp), "SRC": str(long_clip)}
+    env.pop("RAY_ADDRESS", None)
+    try:
+        proc = subprocess.run(["unshare", "-rn", "bash", "-c", CLUSTER], env=env, cwd=str(REPO), timeout=240,
+                              capture_output=True, text=True)  # fmt: skip
+        assert proc.returncode == 0, proc.stderr + (tmp_path / "head.log").read_text()
+        no_token = (tmp_path / "no-token.err").read_text().strip().splitlines()
+        assert (tmp_path / "no-token.rc").read_text().strip() == "1", no_token
+        assert len(no_token) == 1 and "requires token authentication" in no_token[0], no_token
+        assert "RAY_AUTH_MODE=token" in no_token[0] and "ray get-auth-token" in no_token[0]
+        assert not (tmp_path / "no-token.mkv").exists() and not (tmp_path / ".no-token.mkv.ds-slowmo").exists()
+        assert (tmp_path / "ray.rc").read_text().strip() == "0", (tmp_path / "ray.err").read_text()
+        assert np.array_equal(decode_frames(tmp_path / "ray.mkv"), single_run)
+    finally:
+        shutil.rmtree(ray_tmp, ignore_errors=True)
 
 
 def test_two_runs_on_one_output_do_not_mix(long_clip, tmp_path):
