@@ -161,7 +161,9 @@ def _open_taps(job: Job, source: Source, model_name: str, stack: ExitStack,
     """The encoder, and the review taps: ``--compare`` and ``--inspect`` when asked for."""
     cfg, raw = job.cfg, source.raw
     show = cfg.progress if cfg.progress is not None else sys.stderr.isatty()
-    progress = Progress(job.expected_output) if show else None
+    n = job.info.n_frames
+    made = lambda: (stats.interpolated + stats.cut_frames, stats.model_s)  # noqa: E731 - read by the writer thread
+    progress = Progress(job.expected_output, model=made, inbetweens=job.plan.interp_count(n) if n and not job.chunk else 0) if show else None
     if progress is not None:
         stack.callback(progress.close)
     encoder = EncoderTap(job, raw, stack, stdout=stdout, progress=progress)

@@ -1,12 +1,14 @@
-"""A one-line progress display on stderr (never stdout: stdout carries video)."""
+"""A one-line progress display on stderr (never stdout: stdout carries video), and its
+estimate of the time left (:func:`eta`, pure)."""
 
 from __future__ import annotations
 
 import sys
 import time
-from typing import IO, Optional
+from dataclasses import dataclass
+from typing import IO, Callable, Optional
 
-__all__ = ["Progress", "format_clock", "megabytes"]
+__all__ = ["Progress", "Work", "eta", "format_clock", "megabytes"]
 
 
 def format_clock(seconds: float) -> str:
@@ -20,15 +22,44 @@ def megabytes(n: float) -> str:
     return f"{n / 1e6:.1f} MB"
 
 
+@dataclass(frozen=True)
+class Work:
+    """Where a run stands: output frames written of ``frames``, and the model's share:
+    in-betweens made of ``inbetweens`` (the plan's count) in ``model_s`` seconds."""
+
+    written: int
+    frames: int
+    made: int
+    inbetweens: int
+    model_s: float
+
+
+def eta(work: Work, elapsed: float) -> Optional[float]:
+    """Seconds left: the in-betweens still to make at their measured cost (model seconds per
+    in-between so far), plus the frames still to write at what the rest of a frame has cost
+    (decoding, encoding, waiting: the time not spent in the model, per frame written). Kept
+    frames cost no model time, so a run that copies for a while and then slows a moment down
+    is not promised the copying's pace. ``None`` until the cost of an in-between is known."""
+    if work.written >= work.frames:
+        return 0.0
+    if work.inbetweens > work.made and work.made == 0:
+        return None
+    per_made = work.model_s / work.made if work.made else 0.0
+    per_frame = max(0.0, elapsed - work.model_s) / work.written if work.written else 0.0
+    return max(0, work.inbetweens - work.made) * per_made + (work.frames - work.written) * per_frame
+
+
 class Progress:
     """Frames done, output frames/s, ETA when the total is known; redrawn at most every
     ``interval`` seconds with a carriage return. With ``what`` (e.g. ``"downloading DAIN
     weights"``) it counts bytes instead: that label, the percentage and megabytes."""
 
     def __init__(
-        self, total: Optional[int], stream: Optional[IO[str]] = None, interval: float = 0.5, *, what: str = ""
-    ) -> None:
+        self, total: Optional[int], stream: Optional[IO[str]] = None, interval: float = 0.5, *, what: str = "",
+        model: Optional[Callable[[], tuple[int, float]]] = None, inbetweens: int = 0,
+    ) -> None:  # fmt: skip
         self.total, self.what = total, what
+        self.model, self.inbetweens = model, inbetweens  # (in-betweens made, model seconds) so far; planned
         self.stream = stream or sys.stderr
         self.interval = interval
         self.start = time.monotonic()
@@ -53,9 +84,12 @@ class Progress:
         elapsed = max(now - self.start, 1e-9)
         fps = self.done / elapsed
         if self.total:
-            pct = 100.0 * self.done / self.total
-            eta = (self.total - self.done) / fps if fps > 0 else 0.0
-            text = f"ds-slowmo: {self.done}/{self.total} frames ({pct:4.1f}%)  {fps:6.1f} fps  ETA {format_clock(eta)}"
+            text = f"ds-slowmo: {self.done}/{self.total} frames ({100.0 * self.done / self.total:4.1f}%)  {fps:6.1f} fps"
+            made, model_s = self.model() if self.model is not None else (0, 0.0)
+            if self.inbetweens:
+                text += f"  {min(made, self.inbetweens)}/{self.inbetweens} in-betweens"
+            left = eta(Work(self.done, self.total, made, self.inbetweens, model_s), elapsed)
+            text += f"  ETA {format_clock(left)}" if left is not None else "  ETA --:--"
         else:
             text = f"ds-slowmo: {self.done} frames  {fps:6.1f} fps  {format_clock(elapsed)}"
         self.stream.write("\r" + text + "\x1b[K")
