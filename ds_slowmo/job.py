@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass, replace
 from typing import Optional
 
+from .audio import carries_audio
 from .chunks import Chunk, Frames, frames_to_decode
 from .config import Config
 from .errors import InputError, UsageError
@@ -89,6 +90,23 @@ def prepare(cfg: Config, info: VideoInfo, chunk: Optional[Chunk] = None) -> Job:
         )
     plan = plan_for(cfg, info)
     check_plan(plan, info.width, info.height, cfg.batch_size)
+    _note_input_rate(cfg, info)
     if cfg.ranges and cfg.mode == "slowmo" and not plan.slowed:
         log.warning("no --range selects a gap between two kept frames: nothing is slowed down")
     return Job(cfg, info, plan, frames_to_decode(plan, seekable=not cfg.input_is_pipe, chunk=chunk), chunk)
+
+
+def _note_input_rate(cfg: Config, info: VideoInfo) -> None:
+    """``--input-rate`` other than the file's own retimes the picture; the audio keeps its own
+    times (it is not retimed with it), so a kept audio track no longer matches: said once."""
+    rate = cfg.input_rate
+    if rate is None or rate == info.rate or not info.has_audio or cfg.audio != "stretch" or cfg.input_is_pipe:
+        return
+    if cfg.output_is_pipe or not carries_audio(cfg.output):
+        return
+    n = info.n_frames
+    drift = f" (by {float(abs(n / rate - n / info.rate)):.3f} s at the end of its {n} frames)" if n else ""
+    log.warning(
+        "--input-rate %s plays the picture of this %s fps file at another speed, but its audio keeps its own: "
+        "they no longer match%s; add --audio mute or --audio drop, or retime the audio first", rate, info.rate, drift,
+    )  # fmt: skip

@@ -341,3 +341,19 @@ def test_offset_containers_keep_sync_end_to_end(offset_inputs, tmp_path, kind):
     proc = run_cli(str(offset_inputs[kind]), "-o", str(out), "--factor", "4", *ONE_RANGE)
     assert proc.returncode == 0, proc.stderr
     assert_in_sync(offset_inputs[kind], out)
+
+
+def test_an_input_rate_that_retimes_the_picture_says_the_audio_no_longer_matches(flash_beep, tmp_path):
+    """--input-rate 30 on a 30000/1001 file plays the picture faster; the audio is not
+    retimed with it, so its beeps leave their flashes: said in one warning (it was silent).
+    The file's own rate, or no audio kept, says nothing."""
+    out = tmp_path / "o.mp4"
+    proc = run_cli(str(flash_beep), "-o", str(out), "--input-rate", "25", *ONE_RANGE)
+    assert proc.returncode == 0, proc.stderr
+    assert "--input-rate 25 plays the picture of this 30000/1001 fps file at another speed" in proc.stderr
+    assert "no longer match" in proc.stderr and "--audio mute or --audio drop" in proc.stderr
+    drift = [a - b for a, b in zip(av_offsets(out), av_offsets(flash_beep))]
+    assert max(map(abs, drift)) > TOLERANCE  # what the warning says
+    for quiet in (["--input-rate", "30000/1001"], ["--input-rate", "25", "--audio", "mute"]):
+        proc = run_cli(str(flash_beep), "-o", str(out), "-y", *quiet, *ONE_RANGE)
+        assert proc.returncode == 0 and "--input-rate" not in proc.stderr, proc.stderr
