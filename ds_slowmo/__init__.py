@@ -23,6 +23,7 @@ from .errors import (
 )
 from .options import in_api_words
 from .pipeline import slowmo_frames
+from .progress import progress_for
 from .stats import RunStats
 
 #: the details stay quiet unless the application asks for them (sets a level of its own)
@@ -50,7 +51,9 @@ def slowmo(src: "str | os.PathLike[str]", dst: "str | os.PathLike[str]", **optio
     from .pipeline import run
 
     try:
-        return run(Config.from_strings(input=src, output=dst, **options))
+        cfg = Config.from_strings(input=src, output=dst, **options)
+        with progress_for(cfg.progress):
+            return run(cfg)
     except SlowmoError as exc:
         in_api_words(exc)
         raise

@@ -16,6 +16,7 @@ from . import __version__
 from .config import Config
 from .errors import OutputClosed, SlowmoError, UsageError
 from .options import BY_FIELD, GROUPS, OPTIONS, Option
+from .progress import progress_for
 from .stats import RunStats
 from .threads import stop_signals_interrupt
 
@@ -139,6 +140,11 @@ def _main(argv: Optional[Sequence[str]]) -> int:
     args = build_parser().parse_args(argv)
     cfg = config_from_args(args)
     _log_to_stderr(_cli_flag(args, "verbose"))
+    with progress_for(cfg.progress):
+        return _run(cfg, args)
+
+
+def _run(cfg: Config, args: argparse.Namespace) -> int:
     if cfg.output_is_pipe and sys.stdout.isatty() and cfg.format != "rawvideo":
         raise UsageError("refusing to write video to a terminal; give -o OUTPUT or pipe stdout into a program")
     if cfg.input_is_batch:

@@ -27,7 +27,7 @@ from .models import Interpolator, ModelOptions, load_model
 from .models.base import prepare as prepare_model
 from .options import BY_FIELD, default, in_api_words
 from .plan import build_plan, check_length, parse_fps, parse_rate, parse_span
-from .progress import Progress
+from .progress import Progress, wanted
 from .review import CompareTap, InspectTap
 from .source import Input, Source, open_input, start_source
 from .door import Door
@@ -160,7 +160,7 @@ def _open_taps(job: Job, source: Source, model_name: str, stack: ExitStack,
                stdout: Optional[int]) -> tuple[EncoderTap, list[Tap]]:  # fmt: skip
     """The encoder, and the review taps: ``--compare`` and ``--inspect`` when asked for."""
     cfg, raw = job.cfg, source.raw
-    show = cfg.progress if cfg.progress is not None else sys.stderr.isatty()
+    show = wanted(cfg.progress)
     n = job.info.n_frames
     made = lambda: (stats.interpolated + stats.cut_frames, stats.model_s)  # noqa: E731 - read by the writer thread
     progress = Progress(job.expected_output, model=made, inbetweens=job.plan.interp_count(n) if n and not job.chunk else 0) if show else None

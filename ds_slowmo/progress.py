@@ -5,10 +5,38 @@ from __future__ import annotations
 
 import sys
 import time
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import IO, Callable, Optional
+from typing import IO, Callable, Iterator, Optional
 
-__all__ = ["Progress", "Work", "eta", "format_clock", "megabytes"]
+__all__ = ["Progress", "Work", "eta", "format_clock", "megabytes", "wanted", "progress_for"]
+
+#: the run's --progress/--no-progress (None: not said), for what runs inside it (downloads)
+_WANTED: ContextVar[Optional[bool]] = ContextVar("ds_slowmo_progress", default=None)
+
+
+def wanted(setting: Optional[bool] = None) -> bool:
+    """Is progress shown? ``setting`` when given, else the run's (:func:`progress_for`), else
+    when stderr is a terminal."""
+    chosen = setting if setting is not None else _WANTED.get()
+    if chosen is not None:
+        return chosen
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+@contextmanager
+def progress_for(setting: Optional[bool]) -> Iterator[None]:
+    """Inside, :func:`wanted` answers ``setting`` (the command line's or the API's choice), so
+    a weight download the run sets off shows its progress as the run does."""
+    token = _WANTED.set(setting)
+    try:
+        yield
+    finally:
+        _WANTED.reset(token)
 
 
 def format_clock(seconds: float) -> str:

