@@ -9,7 +9,6 @@ and every temporary removed first (that unblocks the threads), then the threads 
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 from contextlib import ExitStack
@@ -135,7 +134,7 @@ def _run(cfg: Config, job: Optional[Job], stdin: Optional[int], stdout: Optional
             model = model or load_model(cfg.model, job.model_options)
             prepare_model(model, source.raw.height, source.raw.width)
             stats = RunStats.of(job, model.name)
-            encoder, review = _open_taps(job, source, model.name, stack, stdout)
+            encoder, review = _open_taps(job, source, stats, stack, stdout)
             taps = [encoder, *review]
             parts.extend(taps)
             stats.setup_s = time.perf_counter() - t_start
@@ -156,14 +155,12 @@ def _run(cfg: Config, job: Optional[Job], stdin: Optional[int], stdout: Optional
     return stats
 
 
-def _open_taps(job: Job, source: Source, model_name: str, stack: ExitStack,
+def _open_taps(job: Job, source: Source, stats: RunStats, stack: ExitStack,
                stdout: Optional[int]) -> tuple[EncoderTap, list[Tap]]:  # fmt: skip
-    """The encoder, and the review taps: ``--compare`` and ``--inspect`` when asked for."""
-    cfg, raw = job.cfg, source.raw
-    show = wanted(cfg.progress)
-    n = job.info.n_frames
-    made = lambda: (stats.interpolated + stats.cut_frames, stats.model_s)  # noqa: E731 - read by the writer thread
-    progress = Progress(job.expected_output, model=made, inbetweens=job.plan.interp_count(n) if n and not job.chunk else 0) if show else None
+    """The encoder (with the progress line, which reads the model's work so far from
+    ``stats``), and the review taps: ``--compare`` and ``--inspect`` when asked for."""
+    cfg, raw, model_name = job.cfg, source.raw, stats.model
+    progress = _progress(job, stats) if wanted(cfg.progress) else None
     if progress is not None:
         stack.callback(progress.close)
     encoder = EncoderTap(job, raw, stack, stdout=stdout, progress=progress)
@@ -174,6 +171,14 @@ def _open_taps(job: Job, source: Source, model_name: str, stack: ExitStack,
     if cfg.inspect is not None:
         review.append(InspectTap(job, raw, stack))
     return encoder, review
+
+
+def _progress(job: Job, stats: RunStats) -> Progress:
+    """The progress line: output frames, and in-betweens made of those the plan makes."""
+    n = job.info.n_frames
+    planned = job.plan.interp_count(n) if n and job.chunk is None else 0
+    return Progress(job.expected_output, model=lambda: (stats.interpolated + stats.cut_frames, stats.model_s),
+                    inbetweens=planned)  # fmt: skip
 
 
 def _stage(job: Job, source: Source, model: Interpolator, stats: RunStats) -> Iterator[Out[np.ndarray]]:
