@@ -172,7 +172,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("dedupe_threshold", ("--dedupe-threshold",), DUP_THRESHOLD,
            f"largest difference still counted as a duplicate, 0-255 (default {DUP_THRESHOLD:g})", _REVIEW,
            convert=to_float, kind=_NUM, metavar="X"),
-    Option("compare", ("--compare",), None, "also write a side-by-side video: original left, result right (file input)",
+    Option("compare", ("--compare",), None, "also write a side-by-side video: result right, and left the source frame "
+           "each output frame comes from (or the nearest one), so both show the same moment (file input)",
            _REVIEW, metavar="FILE"),
     Option("inspect", ("--inspect",), None,
            "also write a PNG contact sheet of gap GAP (frames GAP, GAP+1 and the in-betweens)", _REVIEW,

@@ -250,6 +250,9 @@ class _Times:
     def next(self):
         return self.times.pop(0) if self.times else None
 
+    def stop(self):
+        self.stopped = True
+
 
 def test_the_pipe_retimer_repeats_and_drops_one_frame_late():
     ms = [0, 40, 80, 200, 210, 220, 260]  # a gap of 3 slots, then two frames inside one slot
@@ -261,6 +264,7 @@ def test_the_pipe_retimer_repeats_and_drops_one_frame_late():
     # frames without times pass as they come, from the first one missing
     r = ff.PipeRetimer(_Times([Fraction(0), Fraction(1, 25)]), Fraction(25))
     assert [f for i in range(4) for f in r.feed(i)] + r.rest() == [0, 1, 2, 3] and r.note() is None
+    assert r.times.stopped  # and no more times are kept
 
 
 def test_frame_times_take_only_their_own_lines():

@@ -148,12 +148,16 @@ class FrameTimes:
             self._time_base = link[0]
             return False
         pts = parse_frame_pts(line)
-        if pts is not None:
+        if pts is not None and not self._ended:
             self._q.put(pts)
         return True
 
     def end(self) -> None:
         self._q.put(_END)
+
+    def stop(self) -> None:
+        """No more times are wanted (frames pass as they come): none is kept from here on."""
+        self._ended = True
 
     def next(self) -> Optional[Fraction]:
         """The next frame's time; ``None`` when it has none (or the decoder said no more)."""
@@ -190,6 +194,7 @@ class PipeRetimer(Generic[F]):
         if t is None:  # no time to go by: as they come
             out = [] if self.held is None else [self.held]
             self.off, self.held = True, None
+            self.times.stop()
             return self._shown(out + [frame])
         n = self.clock.arrive(t)
         out = self._repeat(n) if self.held is not None else []

@@ -198,7 +198,8 @@ NOTHING_BUT_COVER_ART = ("the input has no video, only a still picture (cover ar
 def _is_cover(stream: "re.Match[str]") -> bool:
     """A video stream that is one still picture: cover art, a thumbnail (ffmpeg's ``-map 0:V``
     leaves these out)."""
-    return stream.group("rest").rstrip().endswith(("(attached pic)", "(still image)"))
+    rest = stream.group("rest")
+    return "(attached pic)" in rest or "(still image)" in rest
 
 
 def is_cover_art_only(stderr: str) -> bool:
