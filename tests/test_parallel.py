@@ -323,7 +323,8 @@ def test_a_real_ray_cluster_with_token_authentication(long_clip, single_run, tmp
     ray_tmp = Path(tempfile.mkdtemp(prefix="dsr", dir="/tmp"))  # Ray's socket paths must stay short
     (tmp_path / "args").write_text("\n".join(COMMON + LOSSLESS) + "\n")
     env = {**os.environ, "BIN": str(ray_cli.parent), "WORK": str(tmp_path), "RAYTMP": str(ray_tmp), "SRC": str(long_clip)}
-    env.pop("RAY_ADDRESS", None)
+    for name in ("RAY_ADDRESS", "RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH"):
+        env.pop(name, None)  # (an in-process local Ray sets RAY_AUTH_MODE=token in this process)
     try:
         proc = subprocess.run(["unshare", "-rn", "bash", "-c", CLUSTER], env=env, cwd=str(REPO), timeout=240,
                               capture_output=True, text=True)  # fmt: skip
