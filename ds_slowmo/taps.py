@@ -126,8 +126,10 @@ class EncoderTap(FedEncoder):
     def finish(self) -> None:
         super().finish()
         self.feeds.finish()
-        expected = self.job.expected_output
-        if self.cfg.output_is_pipe or is_sequence(self.cfg.output) or expected is None or self.job.chunk is not None:
+        # every frame that went into the pipe (as many as the plan gives for the frames decoded:
+        # the run checked that) must reach the file; a damaged input may decode fewer than probed
+        expected = self.writer.count
+        if self.cfg.output_is_pipe or is_sequence(self.cfg.output) or self.job.expected_output is None or self.job.chunk is not None:
             return
         got = ff.probe(self.target).n_frames  # what reached the file, not what went into the pipe
         if got != expected:
