@@ -158,7 +158,10 @@ def start_source(job: Job, inp: Input, stack: ExitStack, stop: threading.Event) 
     job's window (a seek a one-frame check shows right); the reader thread starts here."""
     cfg = job.cfg
     if inp.decoder is not None and inp.native is not None:
-        retime = ff.PipeRetimer[np.ndarray](inp.times, inp.info.rate) if inp.times is not None else None
+        times = inp.times
+        if times is not None and not times.readable:
+            log.debug("the pipe decoder's frame times can't be read: frames are taken as they come")
+        retime = ff.PipeRetimer[np.ndarray](times, inp.info.rate) if times is not None and times.readable else None
         return Source(job, inp.decoder, inp.native, cfg.queue_size, stop, retime=retime)
     exe = ff.find_ffmpeg()
     native = _native(job.info.pix_fmt)

@@ -139,21 +139,34 @@ class FrameTimes:
         self._q: "queue.Queue[object]" = queue.Queue()  # unbounded: at most the frames still in the pipes
         self._time_base: Optional[Fraction] = None
         self._ended = False
+        self.seen = 0  # frame lines taken so far
+
+    _PREFIX = f"[{FRAME_TIMES} @"
 
     def take(self, line: str) -> bool:
-        if not line.startswith(f"[{FRAME_TIMES} @"):
+        if not line.startswith(self._PREFIX):
             return False
-        link = parse_link(line)
+        if " n:" in line:  # a frame (the common case, once a frame)
+            pts = parse_frame_pts(line)
+            if pts is not None and not self._ended:
+                self.seen += 1
+                self._q.put(pts)
+            return True
+        link = parse_link(line) if " config in " in line else None
         if link is not None:  # the header line (the exact rate): kept for the header
             self._time_base = link[0]
             return False
-        pts = parse_frame_pts(line)
-        if pts is not None and not self._ended:
-            self._q.put(pts)
         return True
 
     def end(self) -> None:
         self._q.put(_END)
+
+    @property
+    def readable(self) -> bool:
+        """Were the first frame's time and the time base read, by the end of the header (the
+        first frame passes showinfo before ffmpeg describes its output)? Only then are the
+        frames timed by them: a line that never came would leave the reader waiting."""
+        return self._time_base is not None and self.seen > 0
 
     def stop(self) -> None:
         """No more times are wanted (frames pass as they come): none is kept from here on."""

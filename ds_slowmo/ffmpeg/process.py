@@ -6,6 +6,7 @@ its stderr drained by a daemon thread into a bounded tail that error messages qu
 from __future__ import annotations
 
 import collections
+import io
 import os
 
 try:
@@ -63,7 +64,11 @@ class _StderrDrain(threading.Thread):
     def __init__(self, stream: IO[bytes], head_lines: int = 400, tail_lines: int = 40,
                  take: "Optional[LineTaker]" = None) -> None:  # fmt: skip
         super().__init__(daemon=True, name="ffmpeg-stderr")
-        self._stream, self._take = stream, take
+        # buffered: readline on the raw, unbuffered pipe reads one byte a system call (a
+        # pipe decoder's per-frame report would cost a millisecond a frame); a buffered read
+        # still returns each line as soon as it is there
+        self._stream: IO[bytes] = stream if isinstance(stream, io.BufferedIOBase) else io.BufferedReader(stream)  # type: ignore[type-var]
+        self._take = take
         self.head: list[str] = []
         self._head_max = head_lines
         self._tail: collections.deque[str] = collections.deque(maxlen=tail_lines)
