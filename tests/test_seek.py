@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from ds_slowmo import ffmpeg as ff
 from ds_slowmo import timeline as tl
 from ds_slowmo.config import Config
+from ds_slowmo.ffmpeg import find_ffmpeg
 from ds_slowmo.parallel import run_chunked
 from ds_slowmo.pipeline import run
 from ds_slowmo.plan import parse_span
@@ -279,3 +280,34 @@ def test_frame_times_take_only_their_own_lines():
     assert [times.take(line) for line in lines] == [False, True, True, True, True, True, False]
     times.end()
     assert [times.next() for _ in range(5)] == [Fraction(0), Fraction(1, 25), None, None, None]
+
+
+def test_frames_are_timed_only_when_the_header_carried_a_time():
+    """Without the first frame's time by the end of the header the reader would wait for lines
+    that may never come: such a pipe passes its frames as they come."""
+    times = ff.FrameTimes()
+    assert not times.readable
+    times.take("[showinfo@ts @ 0x1] config in time_base: 1/1000, frame_rate: 25/1")
+    assert not times.readable
+    times.take("[showinfo@ts @ 0x1] n:   0 pts:      0 pts_time:0       pos: 7 fmt:yuv420p")
+    assert times.readable
+
+
+def test_a_pipe_without_frame_times_still_runs(monkeypatch, tmp_path):
+    """The pipe decoder's showinfo left out (as a future ffmpeg might word it otherwise): the
+    run neither hangs nor retimes, and gives the constant-rate stream's frames."""
+    from ds_slowmo import source
+
+    plain = ff.decoder_argv
+
+    def without(*args, extra_filters=(), **kwargs):
+        return plain(*args, extra_filters=[f for f in extra_filters if not f.startswith(ff.FRAME_TIMES)], **kwargs)
+
+    monkeypatch.setattr(source.ff, "decoder_argv", without)
+    y4m = subprocess.run([find_ffmpeg(), "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=64x48:rate=25",
+                          "-frames:v", "20", "-f", "yuv4mpegpipe", "-"], stdout=subprocess.PIPE, check=True).stdout  # fmt: skip
+    src = tmp_path / "in.y4m"
+    src.write_bytes(y4m)
+    with open(src, "rb") as fin:
+        stats = run(Config.from_strings(input="-", output=str(tmp_path / "o.mkv"), model="blend"), stdin=fin.fileno())
+    assert stats.frames_out == 39
