@@ -155,11 +155,22 @@ def _circles(graph: dict[str, set[str]]) -> list[frozenset[str]]:
     return found
 
 
-def _all_of(tree: ast.Module) -> "set[str] | None":
+def _all_of(name: str, trees: dict[str, ast.Module]) -> "set[str] | None":
+    """A module's ``__all__`` as written: lists of strings, added together, and ``*x.__all__``
+    of a module it imports as ``x`` (a package offering its rooms' names)."""
+    tree = trees[name]
+    bound = {local: target for target, _, local in _imports(name, tree) if local is not None}
+
     def names(node: ast.expr) -> list[str]:
         if isinstance(node, ast.BinOp):
             return names(node.left) + names(node.right)
-        return list(ast.literal_eval(node))
+        if isinstance(node, (ast.List, ast.Tuple)):
+            return [n for elt in node.elts for n in names(elt)]
+        if isinstance(node, ast.Starred):
+            room = node.value
+            assert isinstance(room, ast.Attribute) and room.attr == "__all__" and isinstance(room.value, ast.Name), ast.unparse(node)
+            return sorted(_all_of(bound[room.value.id], trees) or ())
+        return [ast.literal_eval(node)]
 
     for node in tree.body:
         if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "__all__" for t in node.targets):
@@ -190,12 +201,12 @@ def _all_gaps(trees: dict[str, ast.Module]) -> set[tuple[str, str, str]]:
     """(importer, module, name) for each name a ds_slowmo module takes from another, by
     ``from .x import name`` or as ``x.name`` of an imported module, that x's ``__all__`` leaves out
     (a package's ``__all__`` counts its re-exports; submodules are not names)."""
-    alls = {name: _all_of(tree) for name, tree in trees.items()}
+    alls = {name: _all_of(name, trees) for name in trees}
     gaps = set()
     for name, tree in trees.items():
         bound = {}
         for target, taken, local in _imports(name, tree):
-            if taken is not None and alls[target] is not None and taken not in alls[target]:
+            if taken not in (None, "*") and alls[target] is not None and taken not in alls[target]:
                 gaps.add((name, target, taken))
             if local is not None:
                 bound[local] = target
@@ -203,7 +214,7 @@ def _all_gaps(trees: dict[str, ast.Module]) -> set[tuple[str, str, str]]:
             if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in bound:
                 target = bound[node.value.id]
                 listed = alls[target]
-                if listed is not None and node.attr not in listed and f"{target}.{node.attr}" not in MODULES:
+                if listed is not None and node.attr not in listed and node.attr != "__all__" and f"{target}.{node.attr}" not in MODULES:
                     gaps.add((name, target, node.attr))
     return gaps
 
@@ -216,11 +227,14 @@ def test_every_name_taken_from_a_module_is_in_its_all():
 def test_the_all_check_can_fail():
     MODULES.setdefault("ds_slowmo.x_", PKG / "x_.py")
     MODULES.setdefault("ds_slowmo.y_", PKG / "y_.py")
+    MODULES.setdefault("ds_slowmo.z_", PKG / "z_.py")
     try:
         trees = {
             "ds_slowmo.x_": ast.parse("__all__ = ['a'] + ['b']\na = b = c = 1\n"),
-            "ds_slowmo.y_": ast.parse("from .x_ import a, c\nfrom . import x_ as xx\nxx.b, xx.d\n"),
+            "ds_slowmo.y_": ast.parse("from .x_ import a, c\nfrom . import x_ as xx\nxx.b, xx.d\nfrom .z_ import b, e, c\n"),
+            "ds_slowmo.z_": ast.parse("from . import x_ as _x\nfrom .x_ import *\n__all__ = [*_x.__all__, 'e']\ne = 1\n"),
         }  # fmt: skip
-        assert _all_gaps(trees) == {("ds_slowmo.y_", "ds_slowmo.x_", "c"), ("ds_slowmo.y_", "ds_slowmo.x_", "d")}
+        assert _all_gaps(trees) == {("ds_slowmo.y_", "ds_slowmo.x_", "c"), ("ds_slowmo.y_", "ds_slowmo.x_", "d"),
+                                    ("ds_slowmo.y_", "ds_slowmo.z_", "c")}  # fmt: skip
     finally:
-        del MODULES["ds_slowmo.x_"], MODULES["ds_slowmo.y_"]
+        del MODULES["ds_slowmo.x_"], MODULES["ds_slowmo.y_"], MODULES["ds_slowmo.z_"]
