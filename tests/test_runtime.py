@@ -264,6 +264,32 @@ def test_a_conversion_that_fails_falls_back_in_one_line_and_is_not_retried(
 
 
 @needs_openvino
+def test_a_converter_that_cannot_start_is_said_and_tried_again_next_time(
+    paddle: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fresh venv without ``packaging`` (paddle2onnx 2.1.0 imports it undeclared) made the
+    converter die at import: the line names the module and its install, and the refusal is not
+    remembered, so the next run (after the install) converts."""
+    import subprocess
+
+    from ds_slowmo.models.runtime import openvino_cpu as ovc
+    from ds_slowmo.models.runtime.openvino_cpu import Compiled
+    from ds_slowmo.models.runtime.paddle_inference import Inference
+
+    said = 'Traceback (most recent call last):\n  File "x.py", line 16\nModuleNotFoundError: No module named \'packaging\'\n'
+    broken = lambda argv, **kw: subprocess.CompletedProcess(argv, 1, "", said)  # noqa: E731
+    net = tiny(paddle, tmp_path, tiny_leaky)
+    with monkeypatch.context() as patched:
+        patched.setattr(ovc.subprocess, "run", broken)
+        with caplog.at_level(logging.WARNING, logger="ds_slowmo"):
+            assert isinstance(openvino_runtime(paddle).load(net), Inference)
+    (line,) = [r.getMessage() for r in caplog.records]
+    assert "the converter cannot start: it needs the Python module 'packaging' (pip install packaging)" in line
+    assert not list(tmp_path.rglob("*.refused"))
+    assert isinstance(openvino_runtime(paddle).load(net), Compiled)  # installed now: converted
+
+
+@needs_openvino
 def test_a_conversion_that_disagrees_is_refused(
     paddle: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:

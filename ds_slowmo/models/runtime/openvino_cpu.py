@@ -19,6 +19,7 @@ from __future__ import annotations
 import importlib.metadata
 import logging
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -51,6 +52,8 @@ CONVERT_TIMEOUT = 900.0
 REQUESTS = 2
 #: compiled shapes kept per network
 KEEP_SHAPES = 6
+#: a converter that could not even start (paddle2onnx 2.1.0 imports packaging undeclared)
+MISSING_MODULE = re.compile(r"(?:ModuleNotFoundError|ImportError): No module named '([\w.]+)'")
 
 
 class Refused(Exception):
@@ -225,7 +228,12 @@ def run_converter(files: tuple[Path, Path], out_xml: Path) -> None:
     except subprocess.TimeoutExpired:
         raise Refused(f"paddle2onnx took over {CONVERT_TIMEOUT:g} s", remember=False) from None
     if proc.returncode != 0 or not out_xml.is_file() or not out_xml.with_suffix(".bin").is_file():
-        raise Refused(f"paddle2onnx could not convert it: {converter_reason(proc.stdout + proc.stderr, proc.returncode)}")
+        said = proc.stdout + proc.stderr
+        missing = MISSING_MODULE.search(said)
+        if missing:  # the install, not the network: not remembered, so that installing it is enough
+            raise Refused(f"the converter cannot start: it needs the Python module '{missing.group(1)}' "
+                          f"(pip install {missing.group(1).split('.')[0]})", remember=False)  # fmt: skip
+        raise Refused(f"paddle2onnx could not convert it: {converter_reason(said, proc.returncode)}")
 
 
 def converter_reason(output: str, code: int) -> str:
