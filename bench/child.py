@@ -31,7 +31,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p.add_argument("--runtime", default="auto", help="slowmo: ds-slowmo --runtime")
     p.add_argument("--threads", type=int, default=None, help="slowmo: ds-slowmo --threads")
     p.add_argument("--encoder-args", default=None, help="slowmo: ds-slowmo --encoder-args")
-    p.add_argument("--batch-size", type=int, default=1, help="slowmo: ds-slowmo --batch-size")
+    p.add_argument("--batch-size", type=int, default=None, help="slowmo: ds-slowmo --batch-size (default: its own)")
     p.add_argument("--openvino-requests", type=int, default=None,
                    help="slowmo: OpenVINO infer requests in flight for a call of several rows (a setting "
                         "under test, not an option: ds_slowmo.models.runtime.openvino_cpu.REQUESTS)")  # fmt: skip
@@ -47,7 +47,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         cfg = Config.from_strings(input=args.input, output=args.output, model=args.model, factor=args.factor,
                                   weights=args.weights, overwrite=True, progress=False, jobs=args.jobs,
                                   mode=args.mode, runtime=args.runtime, threads=args.threads,
-                                  encoder_args=args.encoder_args, batch_size=args.batch_size)  # fmt: skip
+                                  encoder_args=args.encoder_args,
+                                  **({} if args.batch_size is None else {"batch_size": args.batch_size}))  # fmt: skip
         if cfg.chunked:
             from ds_slowmo.parallel import run_chunked
 
