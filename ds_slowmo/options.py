@@ -162,7 +162,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("threads", ("--threads",), None, "CPU threads for the model (default: all cores)", _MODEL,
            convert=to_int, kind=(int,), metavar="N"),
     Option("scene_detect", ("--scene-detect",), True,
-           "at a scene cut, copy the nearer frame instead of mixing two shots (default on)", _REVIEW,
+           "at a scene cut, hold the frame before it instead of mixing two shots (default on)", _REVIEW,
            action="bool", kind=(bool,)),
     Option("scene_threshold", ("--scene-threshold",), CUT_THRESHOLD,
            f"how different two frames must be to count as a cut, 0-255 (default {CUT_THRESHOLD:g})", _REVIEW,

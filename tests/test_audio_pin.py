@@ -61,6 +61,18 @@ def test_beeps_inside_and_after_slowed_ranges_start_with_their_flashes(clips, tm
     assert_on_flashes(clips[kind], slowed(clips, tmp_path, kind, factor, ranges))
 
 
+@pytest.mark.parametrize("factor", [4, 8, 16])
+def test_a_flash_taken_for_a_scene_cut_starts_with_its_beep(clips, tmp_path, factor):
+    """With scene detection on (the default), a flash is a cut: its in-betweens are copies, and
+    they copied the nearer frame, so the white picture came half a slowed gap before its beep
+    (40, 120, 280 ms at x4, x8, x16). They hold the frame before the cut now."""
+    out = tmp_path / "o.mp4"
+    proc = run_cli(str(clips["mp4"]), "-o", str(out), "--factor", str(factor), *ONE, "-v")
+    assert proc.returncode == 0, proc.stderr
+    assert "scene cut between frames" in proc.stderr
+    assert_on_flashes(clips["mp4"], out)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("kind, factor, ranges", HEAVY, ids=lambda v: "three" if v == THREE else ("one" if v == ONE else str(v)))
 def test_the_rest_of_the_matrix(clips, tmp_path, kind, factor, ranges):

@@ -143,11 +143,12 @@ def run_stage(values, *, factor=2, mode="slowmo", scene=30.0, dedupe=None, batch
     return [int(f[0, 0, 0]) for f in out], st
 
 
-def test_cut_copies_the_nearer_frame_and_never_mixes():
+def test_cut_holds_the_left_frame_and_never_mixes():
     vals, st = run_stage([0, 10, 20, 200, 210], factor=4)
     assert st.cuts == [(2, 3)]
-    # gap 2 (20 -> 200) is a cut: t=1/4, 1/2 copy the left frame, t=3/4 the right one
-    assert vals[8:13] == [20, 20, 20, 200, 200]
+    # gap 2 (20 -> 200) is a cut: every in-between holds the left frame; the new shot starts
+    # at its own frame, where its sound is
+    assert vals[8:13] == [20, 20, 20, 20, 200]
     # the other gaps are still interpolated
     assert vals[:5] == [0, 3, 5, 8, 10] and vals[12:] == [200, 203, 205, 208, 210]
     assert st.cut_frames == 3
