@@ -175,12 +175,11 @@ def parse_input_info(stderr: str) -> VideoInfo:
     d = _DURATION_RE.search(block)
     if d:
         duration = int(d.group(1)) * 3600 + int(d.group(2)) * 60 + Fraction(d.group(3))
-    sar = _SAR_RE.search(rest)
     side = _side_data(block, video)
     return VideoInfo(
         width=int(size.group(1)), height=int(size.group(2)), rate=rationalize_fps(fps.group(1) + fps.group(2)),
         pix_fmt=_pix_fmt(rest), duration=duration,
-        sar=Fraction(int(sar.group(1)), int(sar.group(2))) if sar and int(sar.group(1)) and int(sar.group(2)) else Fraction(1),
+        sar=_sar(rest) or Fraction(1),
         audio=tuple(_audio_stream(m) for m in streams if m.group("kind") == "Audio"),
         subtitles=tuple(SubtitleStream(int(m.group("index")), _codec(m.group("rest")))
                         for m in streams if m.group("kind") == "Subtitle"),
@@ -206,6 +205,14 @@ def is_cover_art_only(stderr: str) -> bool:
     """Does the ``Input #0`` block list video streams, all of them cover art?"""
     videos = [m for m in _STREAM_RE.finditer(input_block(stderr)) if m.group("kind") == "Video"]
     return bool(videos) and all(_is_cover(m) for m in videos)
+
+
+def _sar(text: str) -> Optional[Fraction]:
+    """The ``SAR n:d`` of a stream line; ``None`` when absent or unset (a zero)."""
+    m = _SAR_RE.search(text)
+    if not m or not int(m.group(1)) or not int(m.group(2)):
+        return None
+    return Fraction(int(m.group(1)), int(m.group(2)))
 
 
 def _codec(rest: str) -> str:
@@ -521,11 +528,10 @@ def parse_pipe_info(header: str) -> VideoInfo:
     size = _SIZE_RE.search(out.group("rest")) if out else None
     if out is None or size is None:
         raise InputError("the decoder ended before its first frame")
-    sar = _SAR_RE.search(out.group("rest"))
     link = parse_link(header)
     return replace(
         info, width=int(size.group(1)), height=int(size.group(2)),
-        sar=Fraction(int(sar.group(1)), int(sar.group(2))) if sar and int(sar.group(1)) and int(sar.group(2)) else info.sar,
+        sar=_sar(out.group("rest")) or info.sar,
         rate=link[1] if link and link[1] else info.rate,
     )  # fmt: skip
 
