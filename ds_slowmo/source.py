@@ -77,22 +77,25 @@ class Source:
                 tail = self.decoder.stderr_tail()
                 if self.job.cfg.input_is_pipe and _mp4_index_at_end(tail):
                     raise InputError(MP4_ON_A_PIPE)
-                what = "standard input" if self.job.cfg.input_is_pipe else self.job.cfg.input
-                raise FFmpegError(f"decoding {what} failed (ffmpeg exit code {code})", tail)
+                raise FFmpegError(f"decoding {self.what} failed (ffmpeg exit code {code})", tail)
             self._report_problems()
         note = self.retime.note() if self.retime is not None else None
         if note:
             log.info("%s", note)
         self._check_count()
 
+    @property
+    def what(self) -> str:
+        """The input as messages name it."""
+        return "standard input" if self.job.cfg.input_is_pipe else self.job.cfg.input
+
     def _report_problems(self) -> None:
         """A decoder that ended well may still have met damage (a truncated file, corrupt
         packets): what it said, in one warning line."""
         n, said = ffmpeg_problems(self.decoder.stderr_text())
         if n:
-            what = "standard input" if self.job.cfg.input_is_pipe else self.job.cfg.input
             log.warning("ffmpeg reported %d problem%s decoding %s, which may be damaged or cut short; the run used "
-                        "the %d frames it could decode: %s", n, "s" * (n > 1), what, self.count, said)  # fmt: skip
+                        "the %d frames it could decode: %s", n, "s" * (n > 1), self.what, self.count, said)  # fmt: skip
 
     def _check_count(self) -> None:
         n, w, job = self.reader.count, self.job.window, self.job
