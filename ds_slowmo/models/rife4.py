@@ -39,7 +39,7 @@ import numpy as np
 from .. import cache, progress
 from ..errors import ModelError, ModelUnavailable, UsageError
 from . import ops, weights
-from .base import ModelOptions, check_batch, check_output, crop_frames, pad_amounts, pad_frames
+from .base import ModelOptions, Padding, check_batch, check_output, crop_frames, pad_amounts
 from .runtime import Network, Runner
 from .scales import check_scale, resolve_scale
 from .weights import Loaded
@@ -473,6 +473,7 @@ class Rife4Interpolator:
         self._paddle, self._tensors = loaded.paddle, loaded.tensors
         self._net: Any = None
         self._runs: dict[str, Runner] = {}
+        self._rows = _Buffers()
 
     def _fix_scale(self, height: int) -> float:
         if self.scale is None:
@@ -517,17 +518,17 @@ class Rife4Interpolator:
         check_batch(pairs, times)
         b, _, h, w, _ = pairs.shape
         pad = pad_amounts(h, w, pad_multiple(self._fix_scale(h)))
-        nchw = np.ascontiguousarray(pad_frames(pairs, pad, mode="constant").transpose(0, 1, 4, 2, 3))
-        hp, wp = nchw.shape[3:]
-        chained = _chained(nchw)
-        sources = np.concatenate([nchw[:1, 0], nchw[:, 1]]) if chained else nchw.reshape(2 * b, 3, hp, wp)
+        chained = _chained(pairs)
+        frames = [pairs[0, 0]] + [pairs[i, 1] for i in range(b)] if chained else list(pairs.reshape(2 * b, h, w, 3))
+        sources = padded_nchw(frames, pad)
+        hp, wp = sources.shape[2:]
         feats = self.encode(sources)
-        f0, f1 = (feats[:-1], feats[1:]) if chained else (feats[0::2], feats[1::2])
-        rows = np.empty((b * len(times), 15, hp, wp), np.float32)
-        for i in range(b):
+        left, right = (range(b), range(1, b + 1)) if chained else (range(0, 2 * b, 2), range(1, 2 * b, 2))
+        rows = self._rows.get((b * len(times), 15, hp, wp))
+        for i, (a, z) in enumerate(zip(left, right)):
             for k, t in enumerate(times):
                 row = rows[i * len(times) + k]
-                row[0:3], row[3:6], row[6:10], row[10:14] = nchw[i, 0], nchw[i, 1], f0[i], f1[i]
+                row[0:3], row[3:6], row[6:10], row[10:14] = sources[a], sources[z], feats[a], feats[z]
                 row[14] = float(t)
         chunk = max(1, self.options.batch_size)
         run = self._runners()["flow"]
@@ -538,9 +539,32 @@ class Rife4Interpolator:
         return check_output(out, pairs, len(times), self.name)
 
 
-def _chained(nchw: np.ndarray) -> bool:
+def padded_nchw(frames: Sequence[np.ndarray], pad: Padding) -> np.ndarray:
+    """``(H, W, 3)`` frames -> ``(N, 3, H', W')``, zero-padded as :func:`.base.pad_frames`
+    pads, in one strided copy each (padding, then transposing, copied every frame twice)."""
+    h, w, _ = frames[0].shape
+    out = np.zeros((len(frames), 3, h + pad.top + pad.bottom, w + pad.left + pad.right), np.float32)
+    for dst, frame in zip(out, frames):
+        dst[:, pad.top : pad.top + h, pad.left : pad.left + w] = frame.transpose(2, 0, 1)
+    return out
+
+
+class _Buffers:
+    """One reused array per shape (the network's input rows: 15 planes per in-between; a
+    fresh array each call paid its page faults again)."""
+
+    def __init__(self) -> None:
+        self._kept: dict[tuple[int, ...], np.ndarray] = {}
+
+    def get(self, shape: tuple[int, ...]) -> np.ndarray:
+        if shape not in self._kept:
+            self._kept = {shape: np.empty(shape, np.float32)}
+        return self._kept[shape]
+
+
+def _chained(pairs: np.ndarray) -> bool:
     """Whether each pair's right frame is the next pair's left (the usual engine batch)."""
-    return all(np.array_equal(nchw[i, 1], nchw[i + 1, 0]) for i in range(nchw.shape[0] - 1))
+    return all(np.array_equal(pairs[i, 1], pairs[i + 1, 0]) for i in range(pairs.shape[0] - 1))
 
 
 def _validate(options: ModelOptions) -> None:
