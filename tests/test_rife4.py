@@ -360,6 +360,23 @@ def test_growing_only_the_picked_pixels_gives_those_of_the_whole_grow(paddle: An
     np.testing.assert_allclose(part, whole, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("k", [2, 4, 8, 16, 32])
+def test_growing_into_the_mean_of_phase_pairs_is_the_grow_shrunk_by_two(paddle: Any, k: int) -> None:
+    """What the next block reads of a block's grown mask and features, made directly at its
+    size: ``grow(mean_of=2)`` is ``shrink(grow(x), 2)``; with the picked phases, it is the
+    shrink by the next block's own factor of the whole grow."""
+    ops.bind_paddle(paddle)
+    x = paddle.to_tensor(np.random.default_rng(k).random((2, 3, 3, 5), dtype=np.float32))
+    gains = [1.0, -0.5, 4.0]
+    whole = ops.grow(x, k, gains)
+    direct = ops.grow(x, k, gains, mean_of=2).numpy()
+    assert direct.shape == (2, 3, 3 * k // 2, 5 * k // 2)
+    np.testing.assert_allclose(direct, ops.shrink(whole, 2, [1.0] * 3).numpy(), rtol=1e-5, atol=1e-6)
+    if k >= 8:  # the next block shrinks by k / 2 >= 4: only its picked pixels, then halved
+        picked = ops.grow(x, k, gains, rife4.picked_phases(k), mean_of=2).numpy()
+        np.testing.assert_allclose(picked, ops.shrink(whole, k // 2, [1.0] * 3).numpy(), rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.parametrize("runtime", model_runtimes())
 def test_exported_network_agrees_with_eager(paddle: Any, crafted: Path, tmp_path_factory: pytest.TempPathFactory,
                                             runtime: str) -> None:  # fmt: skip

