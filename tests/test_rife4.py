@@ -377,13 +377,15 @@ def test_growing_into_the_mean_of_phase_pairs_is_the_grow_shrunk_by_two(paddle: 
         np.testing.assert_allclose(picked, ops.shrink(whole, k // 2, [1.0] * 3).numpy(), rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("scale", [1.0, 0.5, 0.25])
 @pytest.mark.parametrize("runtime", model_runtimes())
 def test_exported_network_agrees_with_eager(paddle: Any, crafted: Path, tmp_path_factory: pytest.TempPathFactory,
-                                            runtime: str) -> None:  # fmt: skip
+                                            runtime: str, scale: float) -> None:  # fmt: skip
     """Paddle Inference (oneDNN, a fusion pass skipped) and OpenVINO give the eager network's
-    frames, at an odd size and non-dyadic times, with crafted weights that make non-zero flows."""
+    frames, at an odd size and non-dyadic times, with crafted weights that make non-zero flows,
+    at every ``--scale`` (each gives the blocks other sizes: at 0.5 the last block halves)."""
     root = tmp_path_factory.mktemp("r4")
-    options = ModelOptions(factor=5, weights=str(crafted), scale=1.0, runtime=runtime)
+    options = ModelOptions(factor=5, weights=str(crafted), scale=scale, runtime=runtime)
     fast = rife4.create(options, cache_root=root)
     slow = rife4.create(replace(options, runtime="eager"), cache_root=root)
     pairs = float_pairs(2, 100, 150, seed=4)

@@ -391,7 +391,7 @@ def grow_output(out: Any, s: float, after: int) -> tuple[Any, Any]:
     flow, carried = out[:, 0:4], out[:, 4:]
     if k == 1:
         return flow, carried
-    gains = [1.0] * (1 + CARRIED)
+    gains = [1.0] * int(carried.shape[1])  # the mask and features; the last block's: its mask
     if after == 1:
         grown = ops.grow(carried, k, gains)
     else:
