@@ -269,10 +269,13 @@ def _v425_net(nn: Any, IFBlock: Any) -> Any:  # noqa: N803 - a class
 
     class IFNet(nn.Layer):  # type: ignore[misc]
         """The reference's IFNet v4.25 at inference, after the head. Rewritten without
-        changing a value (to rounding): each block's input (frames, features, t, mask, carried
-        features and the flow scaled to the block's pixels) is shrunk in one resize; the warps
-        of a frame and of its features share one sampling call; a block that shrinks by 4 or
-        more is given, warped and grown into only the pixels its shrink reads."""
+        changing a value (to rounding): each part of a block's input (frames, features, t,
+        mask, carried features and the flow scaled to the block's pixels) is shrunk on its own
+        and the parts joined at the block's size (:func:`block_input`); the warps of a frame
+        and of its features share one sampling call; a block that shrinks by 4 or more is
+        given, warped and grown into only the pixels its shrink reads; the mask and features
+        are grown straight to the next block's size (:func:`grow_output`), and the last
+        block makes only flow and mask."""
 
         def __init__(self, scale: float) -> None:
             super().__init__()
