@@ -385,11 +385,13 @@ def test_exported_network_agrees_with_eager_at_an_odd_size(
 
 
 @pytest.mark.skipif("openvino" not in model_runtimes(), reason="OpenVINO is not installed")
-def test_openvino_gives_paddle_inferences_frames(paddle: Any, cache_root: Path, bikes: np.ndarray) -> None:
-    """The converted HDv3 against Paddle Inference's own run of the export, real frames, x4."""
+@pytest.mark.parametrize("scale", [1.0, 0.5, 0.25])
+def test_openvino_gives_paddle_inferences_frames(paddle: Any, cache_root: Path, bikes: np.ndarray, scale: float) -> None:
+    """The converted HDv3 against Paddle Inference's own run of the export, real frames, x4,
+    at every ``--scale`` (each is its own export and conversion)."""
     pairs = to_float(np.stack([bikes[0:2, :, 100:420], bikes[2:4, :, 100:420]], axis=1))
     times = [F(1, 4), F(1, 2), F(3, 4)]
-    got = {rt: rife.create(ModelOptions(factor=4, runtime=rt, scale=1.0), cache_root=cache_root).interpolate(pairs, times)
+    got = {rt: rife.create(ModelOptions(factor=4, runtime=rt, scale=scale), cache_root=cache_root).interpolate(pairs, times)
            for rt in ("paddle", "openvino")}  # fmt: skip
     assert np.abs(got["openvino"] - got["paddle"]).max() < 1e-3
 
