@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from ds_slowmo.errors import ModelError, ModelUnavailable, UsageError
 from ds_slowmo.models import dain_weights as dw
-from ds_slowmo.models.base import Interpolator, ModelOptions, Padding, crop_frames, pad_frames
+from ds_slowmo.models.base import Interpolator, ModelOptions, Padding, crop_frames, pad_amounts, pad_frames, padded_nchw
 from ds_slowmo.models.dain import DainInterpolator, dain_padding, gpu_only_ops, output_to_frames, pair_to_input
 
 try:  # tests/ may or may not be a package
@@ -100,6 +100,15 @@ def test_crop_undoes_pad_with_dain_padding() -> None:
     frames = np.arange(2 * 5 * 7 * 3, dtype=np.uint8).reshape(2, 5, 7, 3)
     pad = dain_padding(5, 7)
     assert (crop_frames(pad_frames(frames, pad), pad) == frames).all()
+
+
+@pytest.mark.parametrize("centered", [False, True])
+def test_padded_nchw_is_the_zero_padding_transposed(centered: bool) -> None:
+    """The RIFE models' one-copy padding equals pad_frames(mode="constant"), transposed."""
+    frames = np.random.default_rng(1).random((3, 5, 7, 3), dtype=np.float32)
+    pad = pad_amounts(5, 7, 4, centered=centered)
+    want = pad_frames(frames, pad, mode="constant").transpose(0, 3, 1, 2)
+    np.testing.assert_array_equal(padded_nchw(list(frames), pad), want)
 
 
 def test_dain_module_does_not_import_paddle() -> None:

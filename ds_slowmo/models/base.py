@@ -27,6 +27,7 @@ __all__ = [
     "Padding",
     "pad_amounts",
     "pad_frames",
+    "padded_nchw",
     "crop_frames",
     "check_batch",
     "check_output",
@@ -108,6 +109,17 @@ def pad_frames(frames: np.ndarray, pad: Padding, mode: str = "edge") -> np.ndarr
     widths = [(0, 0)] * (frames.ndim - 3) + [(pad.top, pad.bottom), (pad.left, pad.right), (0, 0)]
     padded: np.ndarray = np.pad(frames, widths, mode=mode)  # type: ignore[call-overload]
     return padded
+
+
+def padded_nchw(frames: Sequence[np.ndarray], pad: Padding) -> np.ndarray:
+    """``(H, W, C)`` frames -> ``(N, C, H', W')``, zero-padded as :func:`pad_frames` pads with
+    ``mode="constant"``, in one strided copy each (padding, then transposing, copied every
+    frame twice)."""
+    h, w, c = frames[0].shape
+    out = np.zeros((len(frames), c, h + pad.top + pad.bottom, w + pad.left + pad.right), np.float32)
+    for dst, frame in zip(out, frames):
+        dst[:, pad.top : pad.top + h, pad.left : pad.left + w] = frame.transpose(2, 0, 1)
+    return out
 
 
 def crop_frames(frames: np.ndarray, pad: Padding) -> np.ndarray:

@@ -34,7 +34,7 @@ import numpy as np
 
 from ..errors import ModelError, ModelUnavailable, UsageError
 from . import ops, weights
-from .base import ModelOptions, check_batch, check_output, crop_frames, pad_amounts, pad_frames, require_factor
+from .base import ModelOptions, check_batch, check_output, crop_frames, pad_amounts, padded_nchw, require_factor
 from .runtime import Network, Runner
 from .scales import SCALES, check_scale, resolve_scale
 from .weights import Loaded
@@ -381,8 +381,8 @@ class RifeInterpolator:
         levels = bisection_levels(times)
         b, _, h, w, _ = pairs.shape
         pad = pad_amounts(h, w, pad_multiple(self._fix_scale(h)))
-        padded = pad_frames(pairs, pad, mode="constant")  # zeros, as the reference
-        nchw = np.ascontiguousarray(padded.transpose(0, 1, 4, 2, 3))  # (B, 2, 3, H, W)
+        nchw = padded_nchw(list(pairs.reshape(2 * b, h, w, 3)), pad)  # zeros, as the reference
+        nchw = nchw.reshape((b, 2) + nchw.shape[1:])  # (B, 2, 3, H, W)
         frames: dict[Fraction, np.ndarray] = {Fraction(0): nchw[:, 0], Fraction(1): nchw[:, 1]}
         chunk = max(b, self.options.batch_size)  # pairs per forward pass
         for level in levels:

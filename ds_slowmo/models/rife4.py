@@ -39,7 +39,7 @@ import numpy as np
 from .. import cache, progress
 from ..errors import ModelError, ModelUnavailable, UsageError
 from . import ops, weights
-from .base import ModelOptions, Padding, check_batch, check_output, crop_frames, pad_amounts
+from .base import ModelOptions, check_batch, check_output, crop_frames, pad_amounts, padded_nchw
 from .runtime import Network, Runner
 from .scales import check_scale, resolve_scale
 from .weights import Loaded
@@ -549,19 +549,9 @@ class Rife4Interpolator:
         return check_output(out, pairs, len(times), self.name)
 
 
-def padded_nchw(frames: Sequence[np.ndarray], pad: Padding) -> np.ndarray:
-    """``(H, W, 3)`` frames -> ``(N, 3, H', W')``, zero-padded as :func:`.base.pad_frames`
-    pads, in one strided copy each (padding, then transposing, copied every frame twice)."""
-    h, w, _ = frames[0].shape
-    out = np.zeros((len(frames), 3, h + pad.top + pad.bottom, w + pad.left + pad.right), np.float32)
-    for dst, frame in zip(out, frames):
-        dst[:, pad.top : pad.top + h, pad.left : pad.left + w] = frame.transpose(2, 0, 1)
-    return out
-
-
 class _Buffers:
-    """One reused array per shape (the network's input rows: 15 planes per in-between; a
-    fresh array each call paid its page faults again)."""
+    """The last array asked for, reused while its shape stays (the network's input rows: 15
+    planes per in-between; a fresh array each call paid its page faults again)."""
 
     def __init__(self) -> None:
         self._kept: dict[tuple[int, ...], np.ndarray] = {}
