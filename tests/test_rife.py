@@ -343,25 +343,27 @@ def test_resize_is_bilinear_half_pixel(paddle: Any, factor: float) -> None:
 
 
 def test_warp_is_border_clamped_bilinear_at_pixel_offsets(paddle: Any) -> None:
-    """The reference's warp: sample at (x + fx, y + fy) in pixels, clamped, bilinear."""
+    """The reference's warp: sample at (x + fx, y + fy) in pixels, clamped, bilinear; each
+    side of the stack along its own half of the flow."""
     rng = np.random.default_rng(3)
-    img = rng.random((1, 3, 9, 13), np.float32)
-    flow = (rng.random((1, 2, 9, 13), np.float32) - 0.5) * 12  # reaches past every border
+    img = rng.random((2, 3, 9, 13), np.float32)  # frame-0 side, frame-1 side
+    flow = (rng.random((1, 4, 9, 13), np.float32) - 0.5) * 12  # reaches past every border
     ops.bind_paddle(paddle)
-    got = ops.warp(paddle.to_tensor(img), paddle.to_tensor(flow)).numpy()
+    got = ops.warp_sides(paddle.to_tensor(img), paddle.to_tensor(flow)).numpy()
     ys, xs = np.mgrid[0:9, 0:13].astype(np.float64)
-    sx = np.clip(xs + flow[0, 0], 0, 12)
-    sy = np.clip(ys + flow[0, 1], 0, 8)
-    x0, y0 = np.minimum(np.floor(sx).astype(int), 11), np.minimum(np.floor(sy).astype(int), 7)
-    fx, fy = sx - x0, sy - y0
-    im = img[0].astype(np.float64)
-    want = (
-        im[:, y0, x0] * (1 - fx) * (1 - fy)
-        + im[:, y0, x0 + 1] * fx * (1 - fy)
-        + im[:, y0 + 1, x0] * (1 - fx) * fy
-        + im[:, y0 + 1, x0 + 1] * fx * fy
-    )
-    np.testing.assert_allclose(got[0], want, atol=2e-5)
+    for side in (0, 1):
+        sx = np.clip(xs + flow[0, 2 * side], 0, 12)
+        sy = np.clip(ys + flow[0, 2 * side + 1], 0, 8)
+        x0, y0 = np.minimum(np.floor(sx).astype(int), 11), np.minimum(np.floor(sy).astype(int), 7)
+        fx, fy = sx - x0, sy - y0
+        im = img[side].astype(np.float64)
+        want = (
+            im[:, y0, x0] * (1 - fx) * (1 - fy)
+            + im[:, y0, x0 + 1] * fx * (1 - fy)
+            + im[:, y0 + 1, x0] * (1 - fx) * fy
+            + im[:, y0 + 1, x0 + 1] * fx * fy
+        )
+        np.testing.assert_allclose(got[side], want, atol=2e-5)
 
 
 def test_exported_network_agrees_with_eager_at_an_odd_size(

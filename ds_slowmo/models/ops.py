@@ -19,7 +19,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-__all__ = ["F", "bind_paddle", "cat", "grow", "grow_kernel", "halves", "resize", "shrink", "swap", "warp", "warp_sides", "paddle"]
+__all__ = ["F", "bind_paddle", "cat", "grow", "grow_kernel", "halves", "resize", "shrink", "swap", "warp_sides", "paddle"]
 
 paddle: Any = None
 F: Any = None
@@ -94,19 +94,14 @@ def resize(x: Any, factor: float, gain: float = 1.0) -> Any:
     return shrink(x, int(round(1 / factor)), gains)
 
 
-def warp(img: Any, flow: Any, xs: Any = None, ys: Any = None) -> Any:
-    """Backward warp: sample ``img`` at each pixel moved by ``flow`` (pixels), bilinear,
-    border clamped, pixel centres at the corners of the [-1, 1] grid (align_corners). ``xs``
-    ``(1, 1, w)`` and ``ys`` ``(1, h, 1)`` say where on that grid the ``h x w`` samples of
-    ``flow`` sit before moving (default: at every pixel of ``img``)."""
-    return F.grid_sample(img, _grid(img, paddle.transpose(flow, [0, 2, 3, 1]), xs, ys),
-                         mode="bilinear", padding_mode="border", align_corners=True)  # fmt: skip
-
-
 def warp_sides(both: Any, flow: Any, xs: Any = None, ys: Any = None) -> Any:
-    """:func:`warp` of a stack of two sides in one sampling call: ``both`` is ``(2N, C, H,
-    W)``, the frame-0 side's N rows over the frame-1 side's, ``flow`` ``(N, 4, h, w)``: the
-    frame-0 side moves along its channels 0-1, the frame-1 side along 2-3. The flow goes
+    """Backward warp of a stack of two sides in one sampling call: each pixel sampled where
+    the flow (pixels) moves it, bilinear, border clamped, pixel centres at the corners of the
+    [-1, 1] grid (align_corners). ``both`` is ``(2N, C, H, W)``, the frame-0 side's N rows
+    over the frame-1 side's, ``flow`` ``(N, 4, h, w)``: the frame-0 side moves along its
+    channels 0-1, the frame-1 side along 2-3. ``xs`` ``(1, 1, w)`` and ``ys`` ``(1, h, 1)``
+    say where on that grid the ``h x w`` samples of ``flow`` sit before moving (default: at
+    every pixel of ``both``). The flow goes
     into the sampling grid's layout in one transposition, which (with the grid's fixed part
     a constant once the shape is) leaves no channel slices, stacks or concatenations at
     full size: those ran as single-threaded reference kernels on OpenVINO."""
@@ -117,7 +112,7 @@ def warp_sides(both: Any, flow: Any, xs: Any = None, ys: Any = None) -> Any:
 
 
 def _grid(img: Any, moves: Any, xs: Any, ys: Any) -> Any:
-    """The sampling grid of :func:`warp`: ``moves`` ``(N, h, w, 2)`` (pixels, x then y) on
+    """The sampling grid of :func:`warp_sides`: ``moves`` ``(N, h, w, 2)`` (pixels, x then y) on
     the [-1, 1] grid of ``img`` plus where each sample sits (``xs``, ``ys``; default: every
     pixel of ``img``)."""
     size = paddle.shape(img)
